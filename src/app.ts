@@ -1,0 +1,85 @@
+import express from "express";
+import { pinoHttp } from "pino-http";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import type { Logger } from "./logger.js";
+import { publicDir, viewsDir } from "./paths.js";
+import type { Clock } from "./services/clock.js";
+import { createServices, type Services } from "./services/index.js";
+import { checkOrigin, csrfProtection, provideCsrfToken } from "./web/middleware/csrf.js";
+import { createErrorHandler, notFound } from "./web/middleware/errors.js";
+import { createGuards } from "./web/middleware/guards.js";
+import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
+import { accountRoutes } from "./web/routes/account.js";
+import { authRoutes } from "./web/routes/auth.js";
+import { healthRoutes } from "./web/routes/health.js";
+import { helpRoutes } from "./web/routes/help.js";
+import { adminHomeRoutes, doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
+import { viewHelpers } from "./web/view-helpers.js";
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface App {
+  app: express.Express;
+  services: Services;
+}
+
+/** Builds the portal without listening, so tests can drive it with supertest. */
+export function createApp(deps: AppDeps): App {
+  const { config, db, clock, logger } = deps;
+  const services = createServices({ config, db, clock });
+  const { requireUser, requireRole } = createGuards(services);
+
+  const app = express();
+  app.set("trust proxy", config.trustProxy);
+  app.set("view engine", "ejs");
+  app.set("views", viewsDir);
+  app.disable("x-powered-by");
+
+  app.use(
+    pinoHttp({
+      logger,
+      // Webhook paths carry a per-challenge token: keep it out of the log.
+      serializers: {
+        req: (req) => ({
+          method: req.method,
+          url: String(req.url)
+            .replace(/(\/webhooks\/twilio\/[a-z-]+\/)[^/?]+/, "$1[token]")
+            .split("?")[0],
+        }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === "/healthz" || req.url?.startsWith("/public/") === true },
+    }),
+  );
+  app.use(securityHeaders(config));
+  app.use(viewHelpers(config));
+  app.use("/public", express.static(publicDir, { maxAge: config.isProduction ? "1d" : 0, index: false }));
+  app.use(healthRoutes({ db }));
+
+  app.use(noStore);
+  app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
+  app.use(createSessionMiddleware({ config, db }));
+  app.use(enforceSessionTimeouts(clock));
+  app.use(checkOrigin(config));
+  app.use(csrfProtection);
+  app.use(provideCsrfToken);
+
+  app.use(helpRoutes());
+  app.use(authRoutes({ ...services, clock }));
+  app.use("/account", requireUser, accountRoutes());
+  app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
+  app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
+  app.use("/admin", requireUser, requireRole("admin"), adminHomeRoutes());
+  app.get("/", requireUser, homeRedirect);
+
+  app.use(notFound);
+  app.use(createErrorHandler({ config, logger, clock }));
+  return { app, services };
+}

@@ -1,0 +1,195 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+
+// The only module that reads process.env. Everything else receives a Config.
+
+const roles = ["patient", "doctor", "admin"] as const;
+
+const regionList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((region) => region.trim().toUpperCase())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, "must be two-letter region codes")).min(1));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z.string().url().optional(),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  APP_ENCRYPTION_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/=_-]+$/, "must be base64")
+    .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes in base64")
+    .optional(),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, "must look like AC followed by 32 hex digits")
+    .optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  TWILIO_FROM_NUMBER: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, "must be an E.164 number")
+    .optional(),
+  TWILIO_API_BASE_URL: z.string().url().optional(),
+  PHONE_GATEWAY: z.enum(["twilio", "outbox"]).optional(),
+  PHONE_DEFAULT_REGION: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .default("NL"),
+  PHONE_ALLOWED_REGIONS: regionList.default(["NL"]),
+  PHONE_DAILY_LIMIT: z.coerce.number().int().min(0).default(1000),
+  TRUST_PROXY: z.string().default("false"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  PORTAL_NAME: z.string().min(1).max(60).default("Portal"),
+  BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
+  REQUIRE_2FA_ROLES: z
+    .string()
+    .default("doctor,admin")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((role) => role.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(roles))),
+  DATA_DIR: z.string().default("./data"),
+});
+
+export type Role = (typeof roles)[number];
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  isProduction: boolean;
+  port: number;
+  /** Undefined outside production means: start the embedded database under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  sessionSecret: string;
+  encryptionKey: { id: string; key: Buffer };
+  publicBaseUrl: string;
+  phoneGateway: "twilio" | "outbox";
+  twilio: {
+    accountSid: string | undefined;
+    authToken: string | undefined;
+    fromNumber: string | undefined;
+    apiBaseUrl: string | undefined;
+  };
+  phoneDefaultRegion: string;
+  phoneAllowedRegions: string[];
+  phoneDailyLimit: number;
+  trustProxy: boolean | number | string;
+  logLevel: string;
+  portalName: string;
+  bcryptCost: number;
+  require2faRoles: Role[];
+}
+
+export class ConfigError extends Error {}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === "true") return true;
+  if (value === "false" || value === "") return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value; // an address list such as "loopback, 10.0.0.0/8"
+}
+
+interface GeneratedSecrets {
+  sessionSecret: string;
+  encryptionKey: string;
+}
+
+// Outside production, missing secrets are generated once and kept beside the embedded database,
+// so sessions and encrypted secrets survive a restart.
+function loadOrCreateDevSecrets(dataDir: string, warn: (message: string) => void): GeneratedSecrets {
+  const file = path.join(dataDir, "secrets.json");
+  if (existsSync(file)) {
+    return JSON.parse(readFileSync(file, "utf8")) as GeneratedSecrets;
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secrets: GeneratedSecrets = {
+    sessionSecret: randomBytes(32).toString("base64url"),
+    encryptionKey: randomBytes(32).toString("base64"),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  warn(`Generated development secrets in ${file}; set SESSION_SECRET and APP_ENCRYPTION_KEY in production.`);
+  return secrets;
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (message: string) => void = (message) => console.warn(message),
+): Config {
+  // Empty strings (as left by a copied .env.example) count as unset.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`Invalid configuration: ${issue?.path.join(".")} ${issue?.message}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === "production";
+
+  if (isProduction) {
+    for (const name of ["DATABASE_URL", "SESSION_SECRET", "APP_ENCRYPTION_KEY", "PUBLIC_BASE_URL"] as const) {
+      if (!e[name]) throw new ConfigError(`${name} is required in production.`);
+    }
+  }
+
+  const phoneGateway = e.PHONE_GATEWAY ?? (e.TWILIO_ACCOUNT_SID ? "twilio" : "outbox");
+  if (phoneGateway === "outbox" && isProduction) {
+    throw new ConfigError("PHONE_GATEWAY=outbox is not allowed in production; configure Twilio.");
+  }
+  if (phoneGateway === "twilio") {
+    for (const name of ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"] as const) {
+      if (!e[name]) throw new ConfigError(`${name} is required when PHONE_GATEWAY is twilio.`);
+    }
+  }
+
+  let sessionSecret = e.SESSION_SECRET;
+  let encryptionKey = e.APP_ENCRYPTION_KEY;
+  if (!sessionSecret || !encryptionKey) {
+    const generated = loadOrCreateDevSecrets(e.DATA_DIR, warn);
+    sessionSecret ??= generated.sessionSecret;
+    encryptionKey ??= generated.encryptionKey;
+  }
+
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+
+  return {
+    nodeEnv: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    sessionSecret,
+    encryptionKey: { id: "k1", key: Buffer.from(encryptionKey, "base64") },
+    publicBaseUrl,
+    phoneGateway,
+    twilio: {
+      accountSid: e.TWILIO_ACCOUNT_SID,
+      authToken: e.TWILIO_AUTH_TOKEN,
+      fromNumber: e.TWILIO_FROM_NUMBER,
+      apiBaseUrl: e.TWILIO_API_BASE_URL,
+    },
+    phoneDefaultRegion: e.PHONE_DEFAULT_REGION,
+    phoneAllowedRegions: e.PHONE_ALLOWED_REGIONS,
+    phoneDailyLimit: e.PHONE_DAILY_LIMIT,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    logLevel: e.LOG_LEVEL,
+    portalName: e.PORTAL_NAME,
+    bcryptCost: e.BCRYPT_COST,
+    require2faRoles: e.REQUIRE_2FA_ROLES,
+  };
+}
+
+/** Reads the password for the CLI's `user create` from the environment, if given there. */
+export function readCliPassword(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.PORTAL_PASSWORD || undefined;
+}

@@ -1,0 +1,24 @@
+import type { Config } from "../config.js";
+import type { Database } from "../db/database.js";
+import { createAuditLog } from "./audit.js";
+import type { Clock } from "./clock.js";
+import { createLoginService } from "./login.js";
+import { createSessionService } from "./sessions.js";
+import { createUserService } from "./users.js";
+
+export interface ServiceDeps {
+  config: Config;
+  db: Database;
+  clock: Clock;
+}
+
+/** Builds every service from its dependencies: the one place they are wired together. */
+export function createServices(deps: ServiceDeps) {
+  const audit = createAuditLog(deps);
+  const users = createUserService({ ...deps, audit });
+  const sessions = createSessionService(deps);
+  const login = createLoginService({ ...deps, audit, users });
+  return { audit, users, sessions, login };
+}
+
+export type Services = ReturnType<typeof createServices>;

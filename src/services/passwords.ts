@@ -1,0 +1,47 @@
+import { dictionary } from "@zxcvbn-ts/language-common";
+import bcrypt from "bcrypt";
+import type { Role } from "../config.js";
+
+// bcrypt reads only the first 72 bytes; longer passwords are refused rather than truncated.
+export const maxPasswordBytes = 72;
+
+export function minPasswordLength(role: Role): number {
+  return role === "admin" ? 15 : 12;
+}
+
+// ~49,000 passwords seen most often in public breaches, ranked (zxcvbn's list).
+const commonPasswords = new Set(dictionary["passwords-common"].map((password) => password.toLowerCase()));
+
+/** Returns a message explaining why the password is not acceptable, or null when it is. */
+export function checkNewPassword(password: string, role: Role, email?: string): string | null {
+  const minimum = minPasswordLength(role);
+  if ([...password].length < minimum) return `The password must be at least ${minimum} characters long.`;
+  if (Buffer.byteLength(password, "utf8") > maxPasswordBytes) {
+    return `The password is too long: at most ${maxPasswordBytes} bytes (about ${maxPasswordBytes} letters, fewer with accents or emoji).`;
+  }
+  if (commonPasswords.has(password.toLowerCase())) {
+    return "This password is one of the most common passwords and easy to guess. Choose another.";
+  }
+  if (email && password.toLowerCase().includes(email.toLowerCase().split("@")[0] ?? "\u0000")) {
+    return "The password must not contain your email address.";
+  }
+  return null;
+}
+
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return bcrypt.hash(password, cost);
+}
+
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  // bcrypt would silently compare only the first 72 bytes.
+  if (Buffer.byteLength(password, "utf8") > maxPasswordBytes) return bcrypt.compare("", hash).then(() => false);
+  return bcrypt.compare(password, hash);
+}
+
+/**
+ * A hash to compare against when the email is unknown, so that an unknown email costs the same
+ * bcrypt work as a wrong password. Made once per cost at start-up.
+ */
+export async function createDummyHash(cost: number): Promise<string> {
+  return bcrypt.hash(`dummy-${Math.random()}`, cost);
+}

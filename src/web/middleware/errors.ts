@@ -1,0 +1,73 @@
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { Config } from "../../config.js";
+import { DatabaseUnavailableError } from "../../db/database.js";
+import type { Logger } from "../../logger.js";
+import type { Clock } from "../../services/clock.js";
+import { HttpError, NotFoundError } from "../../services/errors.js";
+import { renderPage } from "../render.js";
+
+const titles: Record<number, string> = {
+  400: "Something in the form was not right",
+  403: "Not allowed",
+  404: "Page not found",
+  413: "Too much data",
+  429: "Too many attempts",
+  500: "Something went wrong",
+  503: "Temporarily unavailable",
+};
+
+export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundError());
+
+function describe(error: unknown): { status: number; message: string; retryAt?: Date } {
+  if (error instanceof HttpError) return { status: error.status, message: error.message, retryAt: error.details.retryAt };
+  if (error instanceof DatabaseUnavailableError) {
+    return {
+      status: 503,
+      message: "The portal cannot reach its database just now. Nothing was changed. Please try again in a minute.",
+    };
+  }
+  const candidate = error as { status?: number; statusCode?: number; type?: string; code?: string; message?: string };
+  const status = candidate.status ?? candidate.statusCode;
+  if (candidate.code === "EBADCSRFTOKEN") return { status: 403, message: candidate.message ?? "Invalid form." };
+  if (status === 413 || candidate.type === "entity.too.large" || candidate.type === "parameters.too.many") {
+    return { status: 400, message: "The form sent more data than this page accepts." };
+  }
+  if (status && status >= 400 && status < 500) return { status: 400, message: "The request could not be read." };
+  return { status: 500, message: "An unexpected error happened. It has been logged; please try again." };
+}
+
+export function createErrorHandler({
+  config,
+  logger,
+  clock,
+}: {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+}): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const { status, message, retryAt } = describe(error);
+    if (status >= 500) logger.error({ err: error, url: req.originalUrl }, "request failed");
+    if (res.headersSent) return;
+    if (status === 503) res.set("Retry-After", "30");
+    if (retryAt) res.set("Retry-After", String(Math.max(1, Math.ceil((retryAt.getTime() - clock.now().getTime()) / 1000))));
+    res.set("Cache-Control", "no-store");
+    const locals = {
+      title: titles[status] ?? "Error",
+      status,
+      message,
+      retryAt,
+      // Stack traces only ever in development.
+      stack: config.nodeEnv === "development" && status >= 500 && error instanceof Error ? error.stack : undefined,
+    };
+    if (req.accepts(["html", "json"]) === "json") {
+      res.status(status).json({ error: message });
+      return;
+    }
+    try {
+      renderPage(res, "errors/error", locals, status);
+    } catch {
+      res.status(status).type("text/plain").send(message);
+    }
+  };
+}

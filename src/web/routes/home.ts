@@ -1,0 +1,44 @@
+import { type RequestHandler, Router } from "express";
+import { NotFoundError } from "../../services/errors.js";
+import type { UserService } from "../../services/users.js";
+import { renderPage } from "../render.js";
+
+/** Sends a signed-in user to the home page of their role. Mounted behind requireUser. */
+export const homeRedirect: RequestHandler = (req, res) => {
+  const role = req.user?.role;
+  res.redirect(role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient");
+};
+
+export function patientRoutes({ users }: { users: UserService }) {
+  const router = Router();
+  router.get("/", async (req, res) => {
+    const patient = req.user!;
+    const doctors = await users.listDoctorsOfPatient(patient.id);
+    renderPage(res, "home/patient", { title: "Your page", doctors });
+  });
+  return router;
+}
+
+export function doctorRoutes({ users }: { users: UserService }) {
+  const router = Router();
+  router.get("/", async (req, res) => {
+    const patients = await users.listPatientsOfDoctor(req.user!.id);
+    renderPage(res, "home/doctor", { title: "Your patients", patients });
+  });
+  router.get("/patients/:id", async (req, res) => {
+    const id = Number(req.params.id);
+    // A patient who is not this doctor's does not exist as far as this doctor can tell.
+    const patient = Number.isSafeInteger(id) && id > 0 ? await users.findPatientOfDoctor(req.user!.id, id) : null;
+    if (!patient) throw new NotFoundError("There is no patient with that number in your list.");
+    renderPage(res, "home/doctor-patient", { title: patient.name, patient });
+  });
+  return router;
+}
+
+export function adminHomeRoutes() {
+  const router = Router();
+  router.get("/", (_req, res) => {
+    renderPage(res, "home/admin", { title: "Administration" });
+  });
+  return router;
+}

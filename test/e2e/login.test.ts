@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { ensureDemoAccounts } from "../../src/services/demo.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { launchChromium, screenshot, seriousAccessibilityProblems, serveApp } from "../support/browser.js";
+
+let t: TestApp;
+let server: Awaited<ReturnType<typeof serveApp>>;
+let browser: Browser;
+
+before(async () => {
+  t = await startTestApp();
+  await ensureDemoAccounts(t.services);
+  server = await serveApp(t.app);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await t?.close();
+});
+
+test("the demo patient logs in, sees their home page and logs out", async () => {
+  // The fake clock stands still; the real browser takes real time. Keep them in step.
+  t.clock.set(new Date());
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await page.goto(`${server.baseUrl}/login`);
+  await screenshot(page, "login", "01-login-page");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  await page.getByLabel("Email address").fill("patient@demo.test");
+  await page.getByLabel("Password").fill("wrong password here");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").innerText(), /not right/);
+  await screenshot(page, "login", "02-wrong-password");
+
+  await page.getByLabel("Password").fill("tulip harbour 2031");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(`${server.baseUrl}/patient`);
+  assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
+  assert.match(await page.locator("main").innerText(), /Dr\. Eva Visser/);
+  await screenshot(page, "login", "03-patient-home");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL(`${server.baseUrl}/login`);
+  await screenshot(page, "login", "04-logged-out");
+  await page.goto(`${server.baseUrl}/patient`);
+  assert.equal(new URL(page.url()).pathname, "/login", "the old session no longer opens the home page");
+  await context.close();
+});

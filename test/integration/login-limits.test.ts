@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+import request from "supertest";
+import { csrfFrom, logIn, startTestApp, type TestApp } from "../support/app.js";
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+// Every request here comes from the same loopback address: start each test with a clean count.
+beforeEach(() => t.database.db.query("DELETE FROM rate_limits"));
+
+async function attempt(app: TestApp["app"], email: string, password: string, headers: Record<string, string> = {}) {
+  const agent = request.agent(app);
+  const page = await agent.get("/login").set(headers);
+  return agent
+    .post("/login")
+    .set(headers)
+    .type("form")
+    .send({ email, password, _csrf: csrfFrom(page.text) });
+}
+
+describe("per-account delay", () => {
+  test("after 5 consecutive failures the account waits, with the same answer as a wrong password", async () => {
+    const user = await t.createUser("patient");
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal((await attempt(t.app, user.email, "wrong password guess", { "X-Forwarded-For": "" })).status, 401);
+    }
+    const blocked = await attempt(t.app, user.email, user.password);
+    assert.equal(blocked.status, 401, "the right password is refused while the account is blocked");
+    assert.match(blocked.text, /email address or password is not right/);
+    t.clock.advanceMinutes(1);
+    const allowed = await attempt(t.app, user.email, user.password);
+    assert.equal(allowed.status, 303, "after the first delay (1 minute) the right password works");
+    const { rows } = await t.database.db.query("SELECT failed_login_count FROM users WHERE id = $1", [user.id]);
+    assert.equal(rows[0]!.failed_login_count, 0, "success resets the count");
+  });
+
+  test("the delay doubles up to 15 minutes", async () => {
+    const { loginDelayMinutes } = await import("../../src/services/login.js");
+    assert.deepEqual([4, 5, 6, 7, 8, 9, 10, 99].map(loginDelayMinutes), [0, 1, 2, 4, 8, 15, 15, 15]);
+  });
+
+  test("a disabled account gets the same answer as a wrong password", async () => {
+    const user = await t.createUser("patient");
+    await t.database.db.query("UPDATE users SET disabled_at = now() WHERE id = $1", [user.id]);
+    const response = await attempt(t.app, user.email, user.password);
+    assert.equal(response.status, 401);
+  });
+});
+
+describe("per-IP limit", () => {
+  test("10 failed logins from one IP block it for 15 minutes, before any password check", async () => {
+    // A separate app instance that trusts no proxy: the socket address is what counts.
+    const other = await startTestApp({ database: t.database });
+    const user = await other.createUser("patient");
+    for (let i = 0; i < 10; i += 1) {
+      const response = await attempt(other.app, `nobody${i}@example.test`, "wrong password guess", {
+        "X-Forwarded-For": `203.0.113.${i}`,
+      });
+      assert.equal(response.status, 401, `attempt ${i + 1}`);
+    }
+    const blocked = await attempt(other.app, user.email, user.password, { "X-Forwarded-For": "198.51.100.7" });
+    assert.equal(blocked.status, 429, "a spoofed X-Forwarded-For does not reset the count");
+    assert.match(blocked.text, /try again after/);
+    assert.ok(Number(blocked.headers["retry-after"]) > 14 * 60);
+    const { rows } = await t.database.db.query(
+      "SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'login.rate_limited'",
+    );
+    assert.ok(Number(rows[0]!.n) >= 1);
+  });
+
+  test("behind a trusted proxy, clients are told apart by X-Forwarded-For", async () => {
+    const proxied = await startTestApp({ database: t.database, env: { TRUST_PROXY: "true" } });
+    const user = await proxied.createUser("patient");
+    for (let i = 0; i < 10; i += 1) {
+      await attempt(proxied.app, "nobody@example.test", "wrong password guess", { "X-Forwarded-For": "203.0.113.50" });
+    }
+    assert.equal((await attempt(proxied.app, user.email, user.password, { "X-Forwarded-For": "203.0.113.50" })).status, 429);
+    assert.equal((await attempt(proxied.app, user.email, user.password, { "X-Forwarded-For": "203.0.113.51" })).status, 303);
+  });
+});
+
+describe("production cookie", () => {
+  test("is Secure with the __Host- prefix", async () => {
+    const production = await startTestApp({
+      database: t.database,
+      env: {
+        NODE_ENV: "production",
+        DATABASE_URL: "postgres://unused@127.0.0.1/unused",
+        PUBLIC_BASE_URL: "https://portal.example",
+        TRUST_PROXY: "true",
+        PHONE_GATEWAY: "twilio",
+        TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
+        TWILIO_AUTH_TOKEN: "token",
+        TWILIO_FROM_NUMBER: "+3197010000000",
+      },
+    });
+    const user = await production.createUser("patient");
+    const agent = request.agent(production.app);
+    const page = await agent.get("/login").set("X-Forwarded-Proto", "https");
+    const cookie = ([] as string[]).concat(page.headers["set-cookie"] ?? [])[0]!;
+    assert.match(cookie, /^__Host-portal\.sid=/);
+    assert.match(cookie, /Secure/);
+    assert.match(cookie, /Path=\//);
+    assert.match(String(page.headers["strict-transport-security"]), /max-age=31536000/);
+    const response = await agent
+      .post("/login")
+      .set("X-Forwarded-Proto", "https")
+      .set("Cookie", cookie.split(";")[0]!)
+      .type("form")
+      .send({ email: user.email, password: user.password, _csrf: csrfFrom(page.text) });
+    assert.equal(response.status, 303);
+    const broken = await agent.get("/no-such-page").set("X-Forwarded-Proto", "https");
+    assert.doesNotMatch(broken.text, /class="stack"/);
+  });
+});
+
+test("logIn helper works against the shared database", async () => {
+  const user = await t.createUser("doctor");
+  const { response } = await logIn(t.app, user.email, user.password);
+  assert.equal(response.status, 303);
+});

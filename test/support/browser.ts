@@ -1,0 +1,58 @@
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { AxeBuilder } from "@axe-core/playwright";
+import { type Browser, chromium, type Page } from "playwright-core";
+import type { TestApp } from "./app.js";
+
+export const screenshotDir = path.resolve("test-results/screenshots");
+
+/** Debian's Chromium, headless, with nothing that reaches outside this machine. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+}
+
+/** Serves the test app on a loopback port; returns its base URL and a stop function. */
+export async function serveApp(app: TestApp["app"]): Promise<{ baseUrl: string; stop(): Promise<void> }> {
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function screenshot(page: Page, journey: string, step: string): Promise<string> {
+  const dir = path.join(screenshotDir, journey);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${step}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Accessibility problems axe rates serious or critical on the current page. */
+export async function seriousAccessibilityProblems(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+    .map(
+      (violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(" ")).join(", ")})`,
+    );
+}

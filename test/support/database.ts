@@ -1,0 +1,54 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { createDatabase, type Database } from "../../src/db/database.js";
+import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { runMigrations } from "../../src/db/migrate.js";
+
+export interface TestDatabase {
+  db: Database;
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one test file: a new database on the server named by
+ * DATABASE_URL when it is set (dropped afterwards), otherwise an in-memory embedded Postgres.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const embedded = await startEmbeddedPostgres("memory://");
+    await runMigrations(embedded.connectionString);
+    const db = createDatabase({ connectionString: embedded.connectionString, max: embedded.maxConnections });
+    return {
+      db,
+      connectionString: embedded.connectionString,
+      close: async () => {
+        await db.end();
+        await embedded.stop();
+      },
+    };
+  }
+
+  const name = `portal_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const connectionString = url.toString();
+  await runMigrations(connectionString);
+  const db = createDatabase({ connectionString, max: 5 });
+  return {
+    db,
+    connectionString,
+    close: async () => {
+      await db.end();
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
