@@ -12,9 +12,11 @@ import { createGuards } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { authRoutes } from "./web/routes/auth.js";
+import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { adminHomeRoutes, doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
 import { viewHelpers } from "./web/view-helpers.js";
 
@@ -72,8 +74,10 @@ export function createApp(deps: AppDeps): App {
   app.use(provideCsrfToken);
 
   app.use(helpRoutes());
-  app.use(authRoutes({ ...services, clock }));
-  app.use("/account", requireUser, accountRoutes());
+  app.use(authRoutes({ ...services, config, clock }));
+  app.use("/login/2fa", twoFactorLoginRoutes({ ...services, clock }));
+  app.use("/enrol", enrolRoutes({ ...services, clock }));
+  app.use("/account", requireUser, accountRoutes({ ...services, config, clock }));
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
   app.use("/admin", requireUser, requireRole("admin"), adminHomeRoutes());

@@ -4,6 +4,9 @@ import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
 import { createSessionService } from "./sessions.js";
+import { createTwoFactorService } from "./two-factor/index.js";
+import { createRecoveryCodes } from "./two-factor/recovery-codes.js";
+import { createTotpFactor } from "./two-factor/totp.js";
 import { createUserService } from "./users.js";
 
 export interface ServiceDeps {
@@ -18,7 +21,10 @@ export function createServices(deps: ServiceDeps) {
   const users = createUserService({ ...deps, audit });
   const sessions = createSessionService(deps);
   const login = createLoginService({ ...deps, audit, users });
-  return { audit, users, sessions, login };
+  const totp = createTotpFactor(deps);
+  const recoveryCodes = createRecoveryCodes(deps);
+  const twoFactor = createTwoFactorService({ ...deps, audit, methods: [totp.method, recoveryCodes.method] });
+  return { audit, users, sessions, login, totp, recoveryCodes, twoFactor };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -9,8 +9,15 @@ import type { User } from "../services/users.js";
 declare module "express-session" {
   interface SessionData {
     userId: number;
-    /** "password": only the password step passed; "complete": fully signed in. */
-    stage: "password" | "complete";
+    /**
+     * "password": only the password passed, the second factor is next; "enrol": the password
+     * passed and the user must set up a second factor first; "complete": fully signed in.
+     */
+    stage: SessionStage;
+    /** The login_attempts row of a login waiting for its second factor. */
+    loginAttemptId: string;
+    /** The patient closed the invitation to set up two-step login. */
+    twoFactorInviteDismissed: boolean;
     createdAt: number;
     lastSeenAt: number;
     /** Last time the user proved who they are (password or second factor): for step-up. */
@@ -27,6 +34,8 @@ declare global {
     }
   }
 }
+
+export type SessionStage = "password" | "enrol" | "complete";
 
 export const idleTimeoutMs = 15 * 60_000;
 export const absoluteTimeoutMs = 8 * 60 * 60_000;
@@ -95,7 +104,7 @@ export function destroySession(req: Request): Promise<void> {
  * Moves the user to a new session id (the old id is dead) at the given stage. Called after the
  * password step and again after the second factor, so no session id survives a privilege change.
  */
-export async function startUserSession(req: Request, user: User, stage: "password" | "complete", clock: Clock): Promise<void> {
+export async function startUserSession(req: Request, user: User, stage: SessionStage, clock: Clock): Promise<void> {
   const now = clock.now().getTime();
   const createdAt = req.session.userId === user.id && req.session.createdAt ? req.session.createdAt : now;
   await regenerateSession(req);
@@ -105,4 +114,18 @@ export async function startUserSession(req: Request, user: User, stage: "passwor
   req.session.lastSeenAt = now;
   req.session.authenticatedAt = now;
   await saveSession(req);
+}
+
+/** Ends the session and starts an empty one that carries a message for the login page. */
+export async function restartWithNotice(req: Request, notice: string): Promise<void> {
+  await regenerateSession(req);
+  req.session.notice = notice;
+  await saveSession(req);
+}
+
+/** Takes the one-time message left for the next page, if any. */
+export function takeNotice(req: Request): string | null {
+  const notice = req.session?.notice ?? null;
+  if (notice) delete req.session.notice;
+  return notice;
 }

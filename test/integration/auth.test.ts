@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
 import { runMigrations } from "../../src/db/migrate.js";
-import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp } from "../support/app.js";
+import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp, type TestUser } from "../support/app.js";
 
 let t: TestApp;
-let patient: Awaited<ReturnType<TestApp["createUser"]>>;
-let otherPatient: Awaited<ReturnType<TestApp["createUser"]>>;
-let doctor: Awaited<ReturnType<TestApp["createUser"]>>;
-let admin: Awaited<ReturnType<TestApp["createUser"]>>;
+let patient: TestUser;
+let otherPatient: TestUser;
+let doctor: TestUser;
+let admin: TestUser;
 
 before(async () => {
   t = await startTestApp();
@@ -33,7 +33,7 @@ describe("password login", () => {
       { user: admin, home: "/admin", shows: "Administration" },
     ];
     for (const { user, home, shows } of cases) {
-      const { agent, response } = await logIn(t.app, user.email, user.password);
+      const { agent, response } = await t.logIn(user);
       assert.equal(response.status, 303);
       assert.equal(response.headers.location, "/");
       const root = await agent.get("/");
@@ -113,7 +113,7 @@ describe("role pages", () => {
   });
 
   test("a doctor sees their patient's details and 404 for anyone else", async () => {
-    const { agent } = await logIn(t.app, doctor.email, doctor.password);
+    const { agent } = await t.logIn(doctor);
     const own = await agent.get(`/doctor/patients/${patient.id}`);
     assert.equal(own.status, 200);
     assert.match(own.text, /Pat Jansen/);

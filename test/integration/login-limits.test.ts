@@ -117,8 +117,8 @@ describe("production cookie", () => {
   });
 });
 
-test("logIn helper works against the shared database", async () => {
+test("a doctor with an app passes the password step to the second step", async () => {
   const user = await t.createUser("doctor");
   const { response } = await logIn(t.app, user.email, user.password);
-  assert.equal(response.status, 303);
+  assert.equal(response.headers.location, "/login/2fa");
 });

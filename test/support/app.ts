@@ -8,6 +8,7 @@ import type { Role } from "../../src/config.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import type { Services } from "../../src/services/index.js";
+import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import type { User } from "../../src/services/users.js";
 import { FakeClock } from "./clock.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
@@ -31,16 +32,23 @@ export function createTestConfig(overrides: Record<string, string> = {}): Config
   );
 }
 
+export type TestUser = User & { password: string; totpSecret?: string };
+
 export interface TestApp {
   app: ReturnType<typeof createApp>["app"];
   services: Services;
   clock: FakeClock;
   config: Config;
   database: TestDatabase;
+  /** Creates a user; doctors and admins get an authenticator app unless `withApp` is false. */
   createUser(
     role: Role,
-    fields?: Partial<{ email: string; name: string; password: string }>,
-  ): Promise<User & { password: string }>;
+    fields?: Partial<{ email: string; name: string; password: string; withApp: boolean }>,
+  ): Promise<TestUser>;
+  /** Enrols an authenticator app for the user directly through the services; returns its secret. */
+  enrolApp(user: { id: number; email: string }): Promise<string>;
+  /** Logs in through the real forms, answering the app step when the user has one. */
+  logIn(user: TestUser): Promise<{ agent: request.Agent; response: request.Response }>;
   close(): Promise<void>;
 }
 
@@ -52,7 +60,32 @@ export async function startTestApp(options: { env?: Record<string, string>; data
   const clock = new FakeClock();
   const { app, services } = createApp({ config, db: database.db, clock, logger: pino({ level: "silent" }) });
 
-  async function createUser(role: Role, fields: Partial<{ email: string; name: string; password: string }> = {}) {
+  async function enrolApp(user: { id: number; email: string }): Promise<string> {
+    const { enrolment } = await services.totp.startAppEnrolment(user, true);
+    const secret = enrolment.secretForDisplay.replace(/\s+/g, "");
+    const outcome = await services.totp.confirmAppEnrolment(user.id, await generateTotpCode(secret, clock.now()));
+    if (outcome !== "enrolled") throw new Error(`could not enrol the app: ${outcome}`);
+    return secret;
+  }
+
+  async function logInUser(user: TestUser) {
+    const { agent, response } = await logIn(app, user.email, user.password);
+    if (response.headers.location !== "/login/2fa" || !user.totpSecret) return { agent, response };
+    // Each login needs a code from a later time step than the last one used.
+    clock.advanceSeconds(30);
+    const page = await agent.get("/login/2fa/app");
+    const code = await generateTotpCode(user.totpSecret, clock.now());
+    const done = await agent
+      .post("/login/2fa/app")
+      .type("form")
+      .send({ code, _csrf: csrfFrom(page.text) });
+    return { agent, response: done };
+  }
+
+  async function createUser(
+    role: Role,
+    fields: Partial<{ email: string; name: string; password: string; withApp: boolean }> = {},
+  ) {
     userCounter += 1;
     const password = fields.password ?? `correct horse battery ${userCounter} staple`;
     const result = await services.users.createUser(
@@ -65,7 +98,9 @@ export async function startTestApp(options: { env?: Record<string, string>; data
       noRequestContext,
     );
     if (!result.ok) throw new Error(result.error);
-    return { ...result.user, password };
+    const withApp = fields.withApp ?? role !== "patient";
+    const totpSecret = withApp ? await enrolApp(result.user) : undefined;
+    return { ...result.user, password, totpSecret };
   }
 
   return {
@@ -75,6 +110,8 @@ export async function startTestApp(options: { env?: Record<string, string>; data
     config,
     database,
     createUser,
+    enrolApp,
+    logIn: logInUser,
     close: async () => {
       if (!options.database) await database.close();
     },

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Role } from "../../config.js";
+import type { Clock } from "../../services/clock.js";
 import { ForbiddenError } from "../../services/errors.js";
 import type { User, UserService } from "../../services/users.js";
 import { regenerateSession } from "../session.js";
@@ -21,7 +22,9 @@ export function createGuards({ users }: { users: UserService }) {
     if (!current?.userId) {
       return res.redirect(req.sessionExpired ? "/login?expired=1" : "/login");
     }
-    if (current.stage !== "complete") return res.redirect("/login/2fa");
+    if (current.stage === "password") return res.redirect("/login/2fa");
+    if (current.stage === "enrol") return res.redirect("/enrol");
+    if (current.stage !== "complete") return res.redirect("/login");
     const user = await users.findUserById(current.userId);
     if (!user || user.disabledAt) {
       await regenerateSession(req);
@@ -40,4 +43,27 @@ export function createGuards({ users }: { users: UserService }) {
   }
 
   return { requireUser, requireRole };
+}
+
+/** How long a password or second-factor check counts as "fresh" for changing security settings. */
+export const stepUpWindowMs = 5 * 60_000;
+
+/** A safe place to return to: a path on this site, never another origin. */
+export function safeReturnPath(value: unknown, fallback = "/account/security"): string {
+  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
+    ? value
+    : fallback;
+}
+
+/**
+ * Security changes need a fresh authentication: after 5 minutes the user confirms their password
+ * (and second factor) again. A POST goes back to the page that holds its form.
+ */
+export function requireRecentAuthentication(clock: Clock, returnPath?: string): RequestHandler {
+  return (req, res, next) => {
+    const authenticatedAt = req.session.authenticatedAt ?? 0;
+    if (clock.now().getTime() - authenticatedAt < stepUpWindowMs) return next();
+    const back = req.method === "GET" ? req.originalUrl : (returnPath ?? "/account/security");
+    res.redirect(303, `/account/confirm?next=${encodeURIComponent(back)}`);
+  };
 }

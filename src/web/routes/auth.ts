@@ -1,31 +1,43 @@
 import { Router } from "express";
 import { z } from "zod";
+import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
+import { isSecondFactorRequired } from "../../services/policy.js";
+import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { emailField, parseForm, passwordField } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { destroySession, startUserSession } from "../session.js";
+import { destroySession, startUserSession, takeNotice } from "../session.js";
 
 const loginForm = z.object({ email: emailField, password: passwordField, _csrf: z.string().optional() });
 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
 
-export function authRoutes({ login, audit, clock }: { login: LoginService; audit: AuditLog; clock: Clock }) {
+export function authRoutes({
+  login,
+  audit,
+  twoFactor,
+  config,
+  clock,
+}: {
+  login: LoginService;
+  audit: AuditLog;
+  twoFactor: TwoFactorService;
+  config: Config;
+  clock: Clock;
+}) {
   const router = Router();
 
   router.get("/login", (req, res) => {
     if (req.session.userId && req.session.stage === "complete") return res.redirect("/");
     const expired = req.sessionExpired || req.query.expired === "1";
-    renderPage(res, "auth/login", {
-      title: "Log in",
-      email: "",
-      error: null,
-      notice: expired ? "Your session ended because it was inactive for a while. Please log in again." : null,
-    });
+    const notice =
+      takeNotice(req) ?? (expired ? "Your session ended because it was inactive for a while. Please log in again." : null);
+    renderPage(res, "auth/login", { title: "Log in", email: "", error: null, notice });
   });
 
   router.post("/login", async (req, res) => {
@@ -43,9 +55,27 @@ export function authRoutes({ login, audit, clock }: { login: LoginService; audit
     if (!result.ok) {
       return renderPage(res, "auth/login", { title: "Log in", email, error: invalidLoginMessage, notice: null }, 401);
     }
-    // A fresh session id for the signed-in user: the anonymous one is dead from here on.
-    await startUserSession(req, result.user, "complete", clock);
-    await login.recordLoginSuccess(result.user, requestContext(req), "password");
+    const user = result.user;
+    // A fresh session id from here on: the anonymous one is dead.
+    if (await twoFactor.hasSecondFactor(user.id)) {
+      await startUserSession(req, user, "password", clock);
+      req.session.loginAttemptId = await twoFactor.beginLoginAttempt(user.id);
+      await audit.recordEvent(
+        { type: "login.password_accepted", actorUserId: user.id, subjectUserId: user.id },
+        requestContext(req),
+      );
+      return res.redirect(303, "/login/2fa");
+    }
+    if (isSecondFactorRequired(user.role, config)) {
+      await startUserSession(req, user, "enrol", clock);
+      await audit.recordEvent(
+        { type: "login.enrolment_required", actorUserId: user.id, subjectUserId: user.id },
+        requestContext(req),
+      );
+      return res.redirect(303, "/enrol");
+    }
+    await startUserSession(req, user, "complete", clock);
+    await login.recordLoginSuccess(user, requestContext(req), "password");
     res.redirect(303, "/");
   });
 

@@ -1,7 +1,9 @@
 import { type RequestHandler, Router } from "express";
 import { NotFoundError } from "../../services/errors.js";
+import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { UserService } from "../../services/users.js";
 import { renderPage } from "../render.js";
+import { takeNotice } from "../session.js";
 
 /** Sends a signed-in user to the home page of their role. Mounted behind requireUser. */
 export const homeRedirect: RequestHandler = (req, res) => {
@@ -9,12 +11,14 @@ export const homeRedirect: RequestHandler = (req, res) => {
   res.redirect(role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient");
 };
 
-export function patientRoutes({ users }: { users: UserService }) {
+export function patientRoutes({ users, twoFactor }: { users: UserService; twoFactor: TwoFactorService }) {
   const router = Router();
   router.get("/", async (req, res) => {
     const patient = req.user!;
     const doctors = await users.listDoctorsOfPatient(patient.id);
-    renderPage(res, "home/patient", { title: "Your page", doctors });
+    // Patients are invited, never forced, to set up two-step login.
+    const showTwoFactorInvite = !req.session.twoFactorInviteDismissed && !(await twoFactor.hasSecondFactor(patient.id));
+    renderPage(res, "home/patient", { title: "Your page", doctors, showTwoFactorInvite, notice: takeNotice(req) });
   });
   return router;
 }

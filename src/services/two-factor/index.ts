@@ -1,0 +1,275 @@
+import { randomBytes } from "node:crypto";
+import type { Database, Queryable } from "../../db/database.js";
+import type { AuditLog, RequestContext } from "../audit.js";
+import { addMinutes, type Clock } from "../clock.js";
+import type { MethodKind, SecondFactorMethod } from "./method.js";
+
+export type { MethodKind, SecondFactorMethod } from "./method.js";
+
+// Numbers from SECURITY.md ("Rate limits and lockouts").
+export const wrongCodesPerAttempt = 5;
+export const wrongCodesBeforeLock = 10;
+export const lockMinutes = 15;
+export const attemptLifetimeMinutes = 10;
+
+export interface LoginAttempt {
+  id: string;
+  userId: number;
+  status: "pending" | "passed" | "voided" | "denied";
+  failedCodes: number;
+  expiresAt: Date;
+}
+
+export type VerifyResult =
+  | { status: "passed"; method: MethodKind }
+  | { status: "wrong_code"; attemptsLeft: number }
+  /** Too many wrong codes in this attempt: back to the password step. */
+  | { status: "voided" }
+  /** Too many wrong codes in a row for the account. */
+  | { status: "locked"; until: Date }
+  /** The attempt is over (expired, voided, denied, or not this user's). */
+  | { status: "invalid_attempt" };
+
+function mapAttempt(row: Record<string, unknown>): LoginAttempt {
+  return {
+    id: row.id as string,
+    userId: Number(row.user_id),
+    status: row.status as LoginAttempt["status"],
+    failedCodes: Number(row.failed_codes),
+    expiresAt: row.expires_at as Date,
+  };
+}
+
+export type TwoFactorService = ReturnType<typeof createTwoFactorService>;
+
+/**
+ * The login's second step, whatever the factor: which methods a user has, the attempt that
+ * passed the password, checking a response, counting failures, locking, and resetting.
+ */
+export function createTwoFactorService({
+  db,
+  clock,
+  audit,
+  methods,
+}: {
+  db: Database;
+  clock: Clock;
+  audit: AuditLog;
+  /** Every factor, in the order the method-choice page lists them; recovery codes last. */
+  methods: SecondFactorMethod[];
+}) {
+  const byKind = new Map(methods.map((method) => [method.kind, method]));
+
+  function findMethod(kind: string): SecondFactorMethod | undefined {
+    return byKind.get(kind as MethodKind);
+  }
+
+  /** The methods this user can log in with (recovery codes included when any are left). */
+  async function listEnrolledMethods(userId: number): Promise<SecondFactorMethod[]> {
+    const enrolled: SecondFactorMethod[] = [];
+    for (const method of methods) if (await method.isEnrolled(userId)) enrolled.push(method);
+    return enrolled;
+  }
+
+  /** Whether the user has a real second factor (recovery codes alone do not count). */
+  async function hasSecondFactor(userId: number): Promise<boolean> {
+    return (await listEnrolledMethods(userId)).some((method) => method.kind !== "recovery");
+  }
+
+  async function beginLoginAttempt(userId: number): Promise<string> {
+    const id = randomBytes(24).toString("base64url");
+    const now = clock.now();
+    await db.query("INSERT INTO login_attempts (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)", [
+      id,
+      userId,
+      now,
+      addMinutes(now, attemptLifetimeMinutes),
+    ]);
+    return id;
+  }
+
+  /** The attempt when it belongs to this user and is still open. */
+  async function findOpenAttempt(attemptId: string | undefined, userId: number): Promise<LoginAttempt | null> {
+    if (!attemptId) return null;
+    const { rows } = await db.query(
+      "SELECT * FROM login_attempts WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
+      [attemptId, userId, clock.now()],
+    );
+    return rows[0] ? mapAttempt(rows[0]) : null;
+  }
+
+  async function findAttempt(attemptId: string): Promise<LoginAttempt | null> {
+    const { rows } = await db.query("SELECT * FROM login_attempts WHERE id = $1", [attemptId]);
+    return rows[0] ? mapAttempt(rows[0]) : null;
+  }
+
+  async function findLockedUntil(userId: number): Promise<Date | null> {
+    const { rows } = await db.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1", [userId]);
+    const until = (rows[0]?.until as Date | null) ?? null;
+    return until && until > clock.now() ? until : null;
+  }
+
+  /** Counts a wrong code against the attempt and the account; voids or locks at the limits. */
+  async function recordWrongCode(
+    userId: number,
+    attemptId: string | null,
+    kind: MethodKind,
+    context: RequestContext,
+  ): Promise<VerifyResult> {
+    const now = clock.now();
+    const outcome = await db.transaction(async (tx): Promise<VerifyResult> => {
+      const account = await tx.query(
+        "UPDATE users SET second_factor_failures = second_factor_failures + 1 WHERE id = $1 RETURNING second_factor_failures AS n",
+        [userId],
+      );
+      const accountFailures = Number(account.rows[0]?.n ?? 0);
+      let attemptFailures = 0;
+      if (attemptId) {
+        const attempt = await tx.query(
+          "UPDATE login_attempts SET failed_codes = failed_codes + 1 WHERE id = $1 AND status = 'pending' RETURNING failed_codes AS n",
+          [attemptId],
+        );
+        attemptFailures = Number(attempt.rows[0]?.n ?? wrongCodesPerAttempt);
+      }
+      await audit.recordEvent(
+        { type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
+        context,
+        tx,
+      );
+      if (accountFailures >= wrongCodesBeforeLock) {
+        const until = addMinutes(now, lockMinutes);
+        await tx.query("UPDATE users SET second_factor_locked_until = $2, second_factor_failures = 0 WHERE id = $1", [
+          userId,
+          until,
+        ]);
+        if (attemptId)
+          await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1", [attemptId, now]);
+        await audit.recordEvent(
+          { type: "2fa.locked", subjectUserId: userId, details: { until: until.toISOString() } },
+          context,
+          tx,
+        );
+        return { status: "locked", until };
+      }
+      if (attemptId && attemptFailures >= wrongCodesPerAttempt) {
+        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1", [attemptId, now]);
+        await audit.recordEvent({ type: "2fa.attempt_voided", subjectUserId: userId, details: { method: kind } }, context, tx);
+        return { status: "voided" };
+      }
+      return {
+        status: "wrong_code",
+        attemptsLeft: attemptId ? wrongCodesPerAttempt - attemptFailures : wrongCodesBeforeLock - accountFailures,
+      };
+    });
+    return outcome;
+  }
+
+  async function recordCodeAccepted(userId: number, kind: MethodKind, context: RequestContext, tx: Queryable = db) {
+    await tx.query("UPDATE users SET second_factor_failures = 0 WHERE id = $1", [userId]);
+    await audit.recordEvent(
+      {
+        type: kind === "recovery" ? "2fa.recovery_code_used" : "2fa.code_accepted",
+        actorUserId: userId,
+        subjectUserId: userId,
+        details: { method: kind },
+      },
+      context,
+      tx,
+    );
+  }
+
+  /**
+   * Checks a typed response (app code, SMS code, recovery code) for an open login attempt.
+   * On success the attempt is passed, exactly once.
+   */
+  async function verifyLoginResponse(
+    input: { userId: number; attemptId: string | undefined; kind: string; response: string },
+    context: RequestContext,
+  ): Promise<VerifyResult> {
+    const method = findMethod(input.kind);
+    const attempt = await findOpenAttempt(input.attemptId, input.userId);
+    if (!method || !attempt) return { status: "invalid_attempt" };
+    const lockedUntil = await findLockedUntil(input.userId);
+    if (lockedUntil) return { status: "locked", until: lockedUntil };
+
+    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: attempt.id, response: input.response });
+    if (!isRight) return recordWrongCode(input.userId, attempt.id, method.kind, context);
+
+    const passed = await passAttempt(attempt.id, input.userId, method.kind, context);
+    return passed ? { status: "passed", method: method.kind } : { status: "invalid_attempt" };
+  }
+
+  /** Marks the attempt passed if it is still open; true for the one caller that did it. */
+  async function passAttempt(attemptId: string, userId: number, kind: MethodKind, context: RequestContext): Promise<boolean> {
+    return db.transaction(async (tx) => {
+      const { rowCount } = await tx.query(
+        "UPDATE login_attempts SET status = 'passed', finished_at = $3 WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
+        [attemptId, userId, clock.now()],
+      );
+      if (rowCount !== 1) return false;
+      await recordCodeAccepted(userId, kind, context, tx);
+      return true;
+    });
+  }
+
+  /**
+   * Checks a code outside a login (enrolment, step-up). Wrong codes count toward the account lock.
+   */
+  async function verifyFreshResponse(
+    input: { userId: number; kind: string; response: string },
+    context: RequestContext,
+  ): Promise<VerifyResult> {
+    const method = findMethod(input.kind);
+    if (!method) return { status: "invalid_attempt" };
+    const lockedUntil = await findLockedUntil(input.userId);
+    if (lockedUntil) return { status: "locked", until: lockedUntil };
+    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: "", response: input.response });
+    if (!isRight) return recordWrongCode(input.userId, null, method.kind, context);
+    await recordCodeAccepted(input.userId, method.kind, context);
+    return { status: "passed", method: method.kind };
+  }
+
+  /** Removes one method of a user (their own choice), in one transaction with its audit event. */
+  async function removeMethod(userId: number, kind: MethodKind, context: RequestContext): Promise<void> {
+    const method = findMethod(kind);
+    if (!method) return;
+    await db.transaction(async (tx) => {
+      await method.removeForUser(userId, tx);
+      await audit.recordEvent(
+        { type: "2fa.removed", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
+        context,
+        tx,
+      );
+    });
+  }
+
+  /**
+   * Removes every factor, recovery code and open login attempt of the user (admin reset, or
+   * removing the last factor). Runs inside the caller's transaction.
+   */
+  async function removeAllFactors(userId: number, tx: Queryable): Promise<void> {
+    for (const method of methods) await method.removeForUser(userId, tx);
+    await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE user_id = $1 AND status = 'pending'", [
+      userId,
+      clock.now(),
+    ]);
+    await tx.query("UPDATE users SET second_factor_failures = 0, second_factor_locked_until = NULL WHERE id = $1", [userId]);
+  }
+
+  return {
+    methods,
+    findMethod,
+    listEnrolledMethods,
+    hasSecondFactor,
+    beginLoginAttempt,
+    findOpenAttempt,
+    findAttempt,
+    findLockedUntil,
+    verifyLoginResponse,
+    verifyFreshResponse,
+    passAttempt,
+    recordWrongCode,
+    removeMethod,
+    removeAllFactors,
+  };
+}

@@ -1,0 +1,58 @@
+import type { Config } from "../../config.js";
+import type { Database, Queryable } from "../../db/database.js";
+import type { Clock } from "../clock.js";
+import { deriveKey } from "../keys.js";
+import type { SecondFactorMethod } from "./method.js";
+import { generateRecoveryCodes, hashRecoveryCode, isRecoveryCodeShaped } from "./recovery-code-values.js";
+
+export type RecoveryCodes = ReturnType<typeof createRecoveryCodes>;
+
+/** Single-use recovery codes: shown once, kept as keyed hashes, checked like any other factor. */
+export function createRecoveryCodes({ db, clock, config }: { db: Database; clock: Clock; config: Config }) {
+  const pepper = deriveKey(config, "recovery-codes");
+
+  /** Replaces the user's codes with a new set; the old set stops working in the same transaction. */
+  async function regenerateRecoveryCodes(userId: number, tx?: Queryable): Promise<string[]> {
+    const codes = generateRecoveryCodes();
+    const write = async (q: Queryable) => {
+      await q.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);
+      for (const code of codes) {
+        await q.query("INSERT INTO recovery_codes (user_id, code_hash, created_at) VALUES ($1, $2, $3)", [
+          userId,
+          hashRecoveryCode(code, pepper),
+          clock.now(),
+        ]);
+      }
+    };
+    if (tx) await write(tx);
+    else await db.transaction(write);
+    return codes;
+  }
+
+  async function countRemainingCodes(userId: number): Promise<number> {
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [
+      userId,
+    ]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  const method: SecondFactorMethod = {
+    kind: "recovery",
+    label: "Use a recovery code",
+    isEnrolled: async (userId) => (await countRemainingCodes(userId)) > 0,
+    async verifyResponse({ userId, response }) {
+      if (!isRecoveryCodeShaped(response)) return false;
+      // One conditional UPDATE: of two parallel requests with the same code, one finds it unused.
+      const { rowCount } = await db.query(
+        "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        [userId, hashRecoveryCode(response, pepper), clock.now()],
+      );
+      return rowCount === 1;
+    },
+    async removeForUser(userId, tx) {
+      await tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);
+    },
+  };
+
+  return { regenerateRecoveryCodes, countRemainingCodes, method };
+}

@@ -1,0 +1,132 @@
+import type { Config } from "../../config.js";
+import type { Database } from "../../db/database.js";
+import { addMinutes, type Clock } from "../clock.js";
+import { decryptSecret, encryptSecret, SecretBoxError } from "../secret-box.js";
+import type { SecondFactorMethod } from "./method.js";
+import { buildOtpauthUri, findTotpStep, formatSecretForDisplay, generateTotpSecret, renderQrCode } from "./totp-codes.js";
+
+export const enrolmentLifetimeMinutes = 15;
+
+export interface PendingAppEnrolment {
+  secretForDisplay: string;
+  otpauthUri: string;
+  qrCode: { dataUrl: string; size: number };
+  expiresAt: Date;
+}
+
+export interface EnrolledApp {
+  enrolledAt: Date;
+}
+
+export type TotpFactor = ReturnType<typeof createTotpFactor>;
+
+/** The authenticator-app factor: enrolment by QR code, and login with the app's code. */
+export function createTotpFactor({ db, clock, config }: { db: Database; clock: Clock; config: Config }) {
+  // The user id is bound into the ciphertext: a secret copied to another user's row fails to open.
+  const purposeOf = (userId: number) => `totp:user:${userId}`;
+  const seal = (userId: number, secret: string) => encryptSecret(secret, config.encryptionKey, purposeOf(userId));
+  const open = (userId: number, box: string) => decryptSecret(box, config.encryptionKey, purposeOf(userId)).toString("utf8");
+
+  async function describePending(userId: number, email: string, box: string, expiresAt: Date): Promise<PendingAppEnrolment> {
+    const secret = open(userId, box);
+    const otpauthUri = buildOtpauthUri({ secret, issuer: config.portalName, accountName: email });
+    return { secretForDisplay: formatSecretForDisplay(secret), otpauthUri, qrCode: await renderQrCode(otpauthUri), expiresAt };
+  }
+
+  /**
+   * The pending enrolment of this user, kept in the database so a reload shows the same QR code;
+   * a new one when there is none, it has expired, or `replace` asks for a new QR code.
+   */
+  async function startAppEnrolment(
+    user: { id: number; email: string },
+    replace = false,
+  ): Promise<{ enrolment: PendingAppEnrolment; isNew: boolean }> {
+    const now = clock.now();
+    if (!replace) {
+      const { rows } = await db.query(
+        "SELECT secret_box, expires_at FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2",
+        [user.id, now],
+      );
+      if (rows[0]) {
+        return {
+          enrolment: await describePending(user.id, user.email, rows[0].secret_box as string, rows[0].expires_at as Date),
+          isNew: false,
+        };
+      }
+    }
+    const box = seal(user.id, generateTotpSecret());
+    const expiresAt = addMinutes(now, enrolmentLifetimeMinutes);
+    await db.query(
+      `INSERT INTO totp_enrolments (user_id, secret_box, created_at, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+      [user.id, box, now, expiresAt],
+    );
+    return { enrolment: await describePending(user.id, user.email, box, expiresAt), isNew: true };
+  }
+
+  /**
+   * Makes the pending app the user's factor when the code is right. Returns "expired" when there
+   * is no pending enrolment any more (the page then shows a new QR code).
+   */
+  async function confirmAppEnrolment(userId: number, code: string): Promise<"enrolled" | "wrong_code" | "expired"> {
+    const now = clock.now();
+    const { rows } = await db.query("SELECT secret_box FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2", [
+      userId,
+      now,
+    ]);
+    if (!rows[0]) return "expired";
+    const box = rows[0].secret_box as string;
+    const step = await findTotpStep(open(userId, box), code.trim(), now);
+    if (step === null) return "wrong_code";
+    return db.transaction(async (tx) => {
+      // Only the request that removes the pending row enrols: a double submit enrols once.
+      const removed = await tx.query("DELETE FROM totp_enrolments WHERE user_id = $1 AND secret_box = $2", [userId, box]);
+      if (removed.rowCount !== 1) return "expired";
+      await tx.query(
+        `INSERT INTO totp_factors (user_id, secret_box, last_used_step, enrolled_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, last_used_step = EXCLUDED.last_used_step,
+           enrolled_at = EXCLUDED.enrolled_at`,
+        [userId, box, step, now],
+      );
+      return "enrolled";
+    });
+  }
+
+  async function findEnrolledApp(userId: number): Promise<EnrolledApp | null> {
+    const { rows } = await db.query("SELECT enrolled_at FROM totp_factors WHERE user_id = $1", [userId]);
+    return rows[0] ? { enrolledAt: rows[0].enrolled_at as Date } : null;
+  }
+
+  const method: SecondFactorMethod = {
+    kind: "app",
+    label: "With an authenticator app",
+    isEnrolled: async (userId) => (await findEnrolledApp(userId)) !== null,
+    async verifyResponse({ userId, response }) {
+      const { rows } = await db.query("SELECT secret_box FROM totp_factors WHERE user_id = $1", [userId]);
+      if (!rows[0]) return false;
+      let secret: string;
+      try {
+        secret = open(userId, rows[0].secret_box as string);
+      } catch (error) {
+        // A tampered or foreign ciphertext: fail closed, the code is not accepted.
+        if (error instanceof SecretBoxError) return false;
+        throw error;
+      }
+      const step = await findTotpStep(secret, response.trim(), clock.now());
+      if (step === null) return false;
+      // Check-and-store in one statement: a step at or before the last used one is a replay, and of
+      // two parallel requests with the same code only one can move last_used_step forward.
+      const { rowCount } = await db.query(
+        "UPDATE totp_factors SET last_used_step = $2 WHERE user_id = $1 AND last_used_step < $2",
+        [userId, step],
+      );
+      return rowCount === 1;
+    },
+    async removeForUser(userId, tx) {
+      await tx.query("DELETE FROM totp_factors WHERE user_id = $1", [userId]);
+      await tx.query("DELETE FROM totp_enrolments WHERE user_id = $1", [userId]);
+    },
+  };
+
+  return { startAppEnrolment, confirmAppEnrolment, findEnrolledApp, method };
+}
