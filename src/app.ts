@@ -11,11 +11,12 @@ import { createErrorHandler, notFound } from "./web/middleware/errors.js";
 import { createGuards } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { accountRoutes } from "./web/routes/account.js";
+import { adminRoutes } from "./web/routes/admin.js";
 import { authRoutes } from "./web/routes/auth.js";
 import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
-import { adminHomeRoutes, doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
 import { viewHelpers } from "./web/view-helpers.js";
@@ -80,7 +81,7 @@ export function createApp(deps: AppDeps): App {
   app.use("/account", requireUser, accountRoutes({ ...services, config, clock }));
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
-  app.use("/admin", requireUser, requireRole("admin"), adminHomeRoutes());
+  app.use("/admin", requireUser, requireRole("admin"), adminRoutes({ ...services, clock }));
   app.get("/", requireUser, homeRedirect);
 
   app.use(notFound);

@@ -1,5 +1,6 @@
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
+import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
@@ -24,7 +25,8 @@ export function createServices(deps: ServiceDeps) {
   const totp = createTotpFactor(deps);
   const recoveryCodes = createRecoveryCodes(deps);
   const twoFactor = createTwoFactorService({ ...deps, audit, methods: [totp.method, recoveryCodes.method] });
-  return { audit, users, sessions, login, totp, recoveryCodes, twoFactor };
+  const admin = createAdminService({ ...deps, audit, users, sessions, twoFactor });
+  return { audit, users, sessions, login, totp, recoveryCodes, twoFactor, admin };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -38,11 +38,3 @@ export function doctorRoutes({ users }: { users: UserService }) {
   });
   return router;
 }
-
-export function adminHomeRoutes() {
-  const router = Router();
-  router.get("/", (_req, res) => {
-    renderPage(res, "home/admin", { title: "Administration" });
-  });
-  return router;
-}
