@@ -2,6 +2,9 @@ import express from "express";
 import { pinoHttp } from "pino-http";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
+import { createPhoneGateway } from "./gateways/index.js";
+import type { OutboxGateway } from "./gateways/outbox.js";
+import type { PhoneGateway } from "./gateways/phone-gateway.js";
 import type { Logger } from "./logger.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
@@ -13,10 +16,12 @@ import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { authRoutes } from "./web/routes/auth.js";
+import { devOutboxRoutes } from "./web/routes/dev-outbox.js";
 import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { twilioWebhookRoutes } from "./web/routes/twilio-webhooks.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
 import { viewHelpers } from "./web/view-helpers.js";
@@ -26,6 +31,8 @@ export interface AppDeps {
   db: Database;
   clock: Clock;
   logger: Logger;
+  /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
+  phoneGateway?: PhoneGateway;
 }
 
 export interface App {
@@ -36,7 +43,8 @@ export interface App {
 /** Builds the portal without listening, so tests can drive it with supertest. */
 export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
-  const services = createServices({ config, db, clock });
+  const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
+  const services = createServices({ config, db, clock, phoneGateway });
   const { requireUser, requireRole } = createGuards(services);
 
   const app = express();
@@ -64,7 +72,9 @@ export function createApp(deps: AppDeps): App {
   app.use(securityHeaders(config));
   app.use(viewHelpers(config));
   app.use("/public", express.static(publicDir, { maxAge: config.isProduction ? "1d" : 0, index: false }));
-  app.use(healthRoutes({ db }));
+  app.use(healthRoutes({ db, clock }));
+  // Twilio's callbacks carry no session and no CSRF token: their signature is the check.
+  app.use("/webhooks/twilio", twilioWebhookRoutes({ config, phone: services.phone }));
 
   app.use(noStore);
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
@@ -75,9 +85,12 @@ export function createApp(deps: AppDeps): App {
   app.use(provideCsrfToken);
 
   app.use(helpRoutes());
+  if (!config.isProduction && phoneGateway.name === "outbox") {
+    app.use("/dev/outbox", devOutboxRoutes({ outbox: phoneGateway as OutboxGateway, phone: services.phone }));
+  }
   app.use(authRoutes({ ...services, config, clock }));
   app.use("/login/2fa", twoFactorLoginRoutes({ ...services, clock }));
-  app.use("/enrol", enrolRoutes({ ...services, clock }));
+  app.use("/enrol", enrolRoutes({ ...services, config, clock }));
   app.use("/account", requireUser, accountRoutes({ ...services, config, clock }));
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));

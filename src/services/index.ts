@@ -1,11 +1,14 @@
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
+import { createPhoneGateway } from "../gateways/index.js";
+import type { PhoneGateway } from "../gateways/phone-gateway.js";
 import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
 import { createSessionService } from "./sessions.js";
 import { createTwoFactorService } from "./two-factor/index.js";
+import { createPhoneFactor } from "./two-factor/phone.js";
 import { createRecoveryCodes } from "./two-factor/recovery-codes.js";
 import { createTotpFactor } from "./two-factor/totp.js";
 import { createUserService } from "./users.js";
@@ -14,6 +17,8 @@ export interface ServiceDeps {
   config: Config;
   db: Database;
   clock: Clock;
+  /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
+  phoneGateway?: PhoneGateway;
 }
 
 /** Builds every service from its dependencies: the one place they are wired together. */
@@ -24,9 +29,20 @@ export function createServices(deps: ServiceDeps) {
   const login = createLoginService({ ...deps, audit, users });
   const totp = createTotpFactor(deps);
   const recoveryCodes = createRecoveryCodes(deps);
-  const twoFactor = createTwoFactorService({ ...deps, audit, methods: [totp.method, recoveryCodes.method] });
+  const phone = createPhoneFactor({
+    ...deps,
+    gateway: deps.phoneGateway ?? createPhoneGateway(deps.config, deps.db, deps.clock),
+    audit,
+    passLoginAttempt: (...args) => twoFactor.passAttempt(...args),
+  });
+  // The order of the method-choice page, as in the practice's help text; recovery codes last.
+  const twoFactor = createTwoFactorService({
+    ...deps,
+    audit,
+    methods: [phone.smsMethod, phone.callMethod, totp.method, recoveryCodes.method],
+  });
   const admin = createAdminService({ ...deps, audit, users, sessions, twoFactor });
-  return { audit, users, sessions, login, totp, recoveryCodes, twoFactor, admin };
+  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type Request, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -7,14 +7,17 @@ import { HttpError } from "../../services/errors.js";
 import { verifyPassword } from "../../services/passwords.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
+import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
+import type { User } from "../../services/users.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { saveSession, takeNotice } from "../session.js";
 import { appEnrolmentRoutes, renderNewRecoveryCodes } from "./app-enrolment.js";
+import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
   password: passwordField,
@@ -26,6 +29,7 @@ const confirmForm = z.object({
 
 export interface AccountDeps {
   config: Config;
+  phone: PhoneFactor;
   clock: Clock;
   audit: AuditLog;
   totp: TotpFactor;
@@ -35,7 +39,7 @@ export interface AccountDeps {
 
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, totp, twoFactor, recoveryCodes } = deps;
+  const { config, clock, audit, totp, twoFactor, recoveryCodes, phone } = deps;
   const router = Router();
   const stepUp = requireRecentAuthentication(clock);
 
@@ -46,10 +50,12 @@ export function accountRoutes(deps: AccountDeps) {
       title: "Security settings",
       notice: takeNotice(req),
       app: await totp.findEnrolledApp(user.id),
+      phone: await phone.findVerifiedPhone(user.id),
       recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
       hasSecondFactor: factors.length > 0,
       // The last factor of a user who must have one cannot be removed.
-      canRemoveLastFactor: !isSecondFactorRequired(user.role, config) || factors.length > 1,
+      canRemoveLastFactor:
+        !isSecondFactorRequired(user.role, config) || new Set(factors.map((f) => (f.kind === "app" ? "app" : "phone"))).size > 1,
     });
   });
 
@@ -102,21 +108,38 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.use("/2fa/app", stepUp, appEnrolmentRoutes(deps, { basePath: "/account/2fa/app" }));
 
-  router.post("/2fa/app/remove", stepUp, async (req, res) => {
-    const user = req.user!;
-    const methods = await twoFactor.listEnrolledMethods(user.id);
-    const otherFactors = methods.filter((method) => method.kind !== "app" && method.kind !== "recovery");
-    if (otherFactors.length === 0 && isSecondFactorRequired(user.role, config)) {
+  router.post("/2fa/phone/remove", stepUp, async (req, res) => {
+    await removeFactor(req.user!, "sms", req);
+    req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
+    res.redirect(303, "/account/security");
+  });
+  router.use("/2fa/phone", stepUp, phoneEnrolmentRoutes(deps, { basePath: "/account/2fa/phone" }));
+
+  /**
+   * Removes one factor (the phone covers SMS and call). The last factor of a user who must have
+   * one cannot go; when nothing is left, the recovery codes go too.
+   */
+  async function removeFactor(user: User, kind: "app" | "sms", req: Request) {
+    const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
+    const remaining = factors.filter((method) => (kind === "app" ? method.kind !== "app" : method.kind === "app"));
+    if (remaining.length === 0 && isSecondFactorRequired(user.role, config)) {
       throw new HttpError(
         403,
         "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
       );
     }
-    await twoFactor.removeMethod(user.id, "app", requestContext(req));
-    if (otherFactors.length === 0) {
-      // Without any factor left, leftover recovery codes would be a second way in of their own.
-      await twoFactor.removeMethod(user.id, "recovery", requestContext(req));
-    }
+    await twoFactor.removeMethod(user.id, kind, requestContext(req));
+    if (remaining.length === 0) await twoFactor.removeMethod(user.id, "recovery", requestContext(req));
+    const verified = kind === "app" ? await phone.findVerifiedPhone(user.id) : null;
+    if (verified)
+      await phone.sendSecurityNotice(
+        verified.phone,
+        "the authenticator app was removed from your two-step login. If you did not do this, contact the practice.",
+      );
+  }
+
+  router.post("/2fa/app/remove", stepUp, async (req, res) => {
+    await removeFactor(req.user!, "app", req);
     req.session.notice = "The authenticator app was removed from your account.";
     res.redirect(303, "/account/security");
   });

@@ -6,12 +6,15 @@ import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { startUserSession } from "../session.js";
 import { type AppEnrolmentDeps, appEnrolmentRoutes } from "./app-enrolment.js";
+import { type PhoneEnrolmentDeps, phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 /**
  * Forced enrolment: a user whose role requires a second factor and who has none gets here right
  * after the password and can reach nothing else (logout aside) until a factor works.
  */
-export function enrolRoutes(deps: AppEnrolmentDeps & { users: UserService; login: LoginService; clock: Clock }) {
+export function enrolRoutes(
+  deps: AppEnrolmentDeps & PhoneEnrolmentDeps & { users: UserService; login: LoginService; clock: Clock },
+) {
   const { users, login, clock } = deps;
   const router = Router();
 
@@ -39,6 +42,7 @@ export function enrolRoutes(deps: AppEnrolmentDeps & { users: UserService; login
   }
 
   router.use("/app", appEnrolmentRoutes(deps, { basePath: "/enrol/app", onEnrolled: finishEnrolment }));
+  router.use("/phone", phoneEnrolmentRoutes(deps, { basePath: "/enrol/phone", onEnrolled: finishEnrolment }));
 
   return router;
 }

@@ -3,18 +3,41 @@ import { z } from "zod";
 import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
-import type { MethodKind, TwoFactorService, VerifyResult } from "../../services/two-factor/index.js";
+import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from "../../services/two-factor/index.js";
+import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
+import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { restartWithNotice, startUserSession } from "../session.js";
+import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
 
 const codeForm = z.object({ code: field(64).trim().min(1, "Enter the code."), _csrf: z.string().optional() });
 
 export const attemptOverNotice = "Your login was not finished in time or was stopped. Please log in again.";
 export const voidedNotice = "Too many wrong codes. For your safety, please log in again with your password.";
+export const deniedMessage =
+  "This login was refused from your phone (9 was pressed). If you did not try to log in, someone may know your password: please contact the practice and change your password.";
+
+declare global {
+  namespace Express {
+    interface Request {
+      loginAttempt?: LoginAttempt;
+    }
+  }
+}
+
+// What the call page says for each way a call can end without approval.
+const callEndings: Record<string, string> = {
+  "wrong-key": "A key other than 1 was pressed, so the login was not confirmed.",
+  "no-answer": "The call was not answered.",
+  busy: "The line was busy.",
+  failed: "The call could not be made.",
+  "hung-up": "The call ended before a key was pressed.",
+  expired: "There was no answer within 2 minutes.",
+  replaced: "A newer call replaced this one.",
+};
 
 /** The pages between the password and the signed-in portal: choose a method, then prove it. */
 export function twoFactorLoginRoutes({
@@ -22,28 +45,40 @@ export function twoFactorLoginRoutes({
   twoFactor,
   login,
   recoveryCodes,
+  phone,
   clock,
 }: {
   users: UserService;
   twoFactor: TwoFactorService;
   login: LoginService;
   recoveryCodes: RecoveryCodes;
+  phone: PhoneFactor;
   clock: Clock;
 }) {
   const router = Router();
 
-  // Only a session that passed the password, with an open login attempt, may be here.
+  // Only a session that passed the password, with its own live login attempt, may be here.
   router.use(async (req: Request, res: Response, next: NextFunction) => {
     res.set("Cache-Control", "no-store");
     if (req.session.stage === "complete") return res.redirect("/");
-    if (req.session.stage !== "password" || !req.session.userId) return res.redirect("/login");
-    const attempt = await twoFactor.findOpenAttempt(req.session.loginAttemptId, req.session.userId);
-    const user = attempt ? await users.findUserById(req.session.userId) : null;
-    if (!attempt || !user || user.disabledAt) {
-      await restartWithNotice(req, attemptOverNotice);
+    if (req.session.stage !== "password" || !req.session.userId || !req.session.loginAttemptId) return res.redirect("/login");
+    const attempt = await twoFactor.findAttempt(req.session.loginAttemptId);
+    const user = attempt?.userId === req.session.userId ? await users.findUserById(attempt.userId) : null;
+    const isLive = attempt && (attempt.status !== "pending" || attempt.expiresAt > clock.now());
+    // A login approved or refused by phone is finished on the call page; anything else is over.
+    const isCallPage = req.path.startsWith("/call");
+    const isUsable =
+      attempt &&
+      isLive &&
+      (attempt.status === "pending" || (isCallPage && (attempt.status === "passed" || attempt.status === "denied")));
+    if (!attempt || !user || user.disabledAt || !isUsable) {
+      const notice =
+        attempt?.status === "denied" ? deniedMessage : attempt?.status === "voided" ? voidedNotice : attemptOverNotice;
+      await restartWithNotice(req, notice);
       return res.redirect("/login");
     }
     req.user = user;
+    req.loginAttempt = attempt;
     res.locals.signOutOnly = true;
     next();
   });
@@ -56,6 +91,7 @@ export function twoFactorLoginRoutes({
       methods: methods.filter((method) => method.kind !== "recovery"),
       hasRecoveryCodes: methods.some((method) => method.kind === "recovery"),
       lockedUntil,
+      notice: takeNotice(req),
     });
   });
 
@@ -71,20 +107,17 @@ export function twoFactorLoginRoutes({
     res.redirect(303, "/");
   }
 
-  async function answerVerification(req: Request, res: Response, result: VerifyResult, view: string, title: string) {
+  async function answerVerification(
+    req: Request,
+    res: Response,
+    result: VerifyResult,
+    rerender: (error: string) => Promise<void> | void,
+  ) {
     switch (result.status) {
       case "passed":
         return finishLogin(req, res, result.method);
       case "wrong_code":
-        return renderPage(
-          res,
-          view,
-          {
-            title,
-            error: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`,
-          },
-          400,
-        );
+        return rerender(`That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`);
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
@@ -99,6 +132,13 @@ export function twoFactorLoginRoutes({
     }
   }
 
+  async function requireEnrolled(req: Request, res: Response, kind: MethodKind): Promise<boolean> {
+    const method = twoFactor.findMethod(kind);
+    if (method && (await method.isEnrolled(req.user!.id))) return true;
+    res.redirect(303, "/login/2fa");
+    return false;
+  }
+
   // Methods where the user types what they got: the app's code, a recovery code.
   const typedMethods: { kind: MethodKind; path: string; view: string; title: string }[] = [
     { kind: "app", path: "/app", view: "two-factor/app-code", title: "Code from your app" },
@@ -107,8 +147,7 @@ export function twoFactorLoginRoutes({
 
   for (const { kind, path, view, title } of typedMethods) {
     router.get(path, async (req, res) => {
-      const method = twoFactor.findMethod(kind);
-      if (!method || !(await method.isEnrolled(req.user!.id))) return res.redirect("/login/2fa");
+      if (!(await requireEnrolled(req, res, kind))) return;
       renderPage(res, view, { title, error: null });
     });
 
@@ -119,9 +158,134 @@ export function twoFactorLoginRoutes({
         { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind, response: parsed.data.code },
         requestContext(req),
       );
-      await answerVerification(req, res, result, view, title);
+      await answerVerification(req, res, result, (error) => renderPage(res, view, { title, error }, 400));
     });
   }
+
+  // ---- SMS ----
+
+  function describeSendProblem(result: SendResult): { status: number; message: string; retryAt?: Date } | null {
+    if (result.status === "rate_limited") {
+      return {
+        status: 429,
+        message: "You asked for too many codes or calls. For your safety, sending is paused.",
+        retryAt: result.retryAt,
+      };
+    }
+    if (result.status === "failed") return { status: 502, message: result.message };
+    return null;
+  }
+
+  async function renderSmsPage(req: Request, res: Response, error: string | null = null, status = 200) {
+    const user = req.user!;
+    const challenge = await phone.findLatestChallenge(user.id, req.loginAttempt!.id, "sms");
+    const verified = await phone.findVerifiedPhone(user.id);
+    const now = clock.now();
+    const resendAt = challenge ? new Date(challenge.createdAt.getTime() + resendAfterSeconds * 1000) : now;
+    const undelivered = challenge && ["undelivered", "failed"].includes(challenge.deliveryStatus ?? "");
+    renderPage(
+      res,
+      "two-factor/sms-code",
+      {
+        title: "Code by SMS",
+        error:
+          error ??
+          (undelivered
+            ? "Your phone company reports that the SMS could not be delivered. You can ask for a phone call instead."
+            : null),
+        notice: takeNotice(req),
+        masked: verified?.masked ?? "",
+        hasCode: challenge !== null && challenge.status === "pending" && challenge.expiresAt > now,
+        offerCall: Boolean(undelivered),
+        secondsUntilResend: Math.max(0, Math.ceil((resendAt.getTime() - now.getTime()) / 1000)),
+        scripts: ["/public/js/resend-countdown.js"],
+      },
+      status,
+    );
+  }
+
+  router.post("/sms/send", async (req, res) => {
+    if (!(await requireEnrolled(req, res, "sms"))) return;
+    const result = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    const problem = describeSendProblem(result);
+    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
+    if (problem)
+      return renderSmsPage(req, res, `${problem.message} You can also use a phone call, or another method.`, problem.status);
+    if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
+    res.redirect(303, "/login/2fa/sms");
+  });
+
+  router.get("/sms", async (req, res) => {
+    if (!(await requireEnrolled(req, res, "sms"))) return;
+    await renderSmsPage(req, res);
+  });
+
+  router.post("/sms", async (req, res) => {
+    const parsed = parseForm(codeForm, req.body);
+    if (!parsed.ok) return renderSmsPage(req, res, parsed.error, 400);
+    const result = await twoFactor.verifyLoginResponse(
+      { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
+      requestContext(req),
+    );
+    await answerVerification(req, res, result, (error) =>
+      renderSmsPage(req, res, `${error} A code works once, for 5 minutes, and only the newest code counts.`, 400),
+    );
+  });
+
+  // ---- Phone call ----
+
+  /** Where the call for this login stands, as the call page and its script see it. */
+  async function findCallState(req: Request): Promise<{ state: string; challengeExists: boolean }> {
+    const attempt = req.loginAttempt!;
+    if (attempt.status === "passed") return { state: "approved", challengeExists: true };
+    if (attempt.status === "denied") return { state: "denied", challengeExists: true };
+    const challenge = await phone.findLatestChallenge(req.user!.id, attempt.id, "call");
+    if (!challenge) return { state: "none", challengeExists: false };
+    if (challenge.status === "pending" && challenge.expiresAt <= clock.now()) return { state: "expired", challengeExists: true };
+    return { state: challenge.status === "pending" ? "calling" : challenge.status, challengeExists: true };
+  }
+
+  router.post("/call/start", async (req, res) => {
+    if (!(await requireEnrolled(req, res, "call"))) return;
+    if (req.loginAttempt!.status !== "pending") return res.redirect(303, "/login/2fa/call");
+    const result = await phone.startLoginCall(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    const problem = describeSendProblem(result);
+    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
+    if (problem) {
+      req.session.notice = `${problem.message}`;
+      return res.redirect(303, "/login/2fa");
+    }
+    res.redirect(303, "/login/2fa/call");
+  });
+
+  router.get("/call", async (req, res) => {
+    if (!(await requireEnrolled(req, res, "call"))) return;
+    const { state } = await findCallState(req);
+    const verified = await phone.findVerifiedPhone(req.user!.id);
+    renderPage(res, "two-factor/call", {
+      title: "Confirm by phone call",
+      state,
+      masked: verified?.masked ?? "",
+      ending: callEndings[state] ?? null,
+      deniedMessage,
+      scripts: state === "calling" ? ["/public/js/call-wait.js"] : [],
+    });
+  });
+
+  router.get("/call/status", async (req, res) => {
+    const { state } = await findCallState(req);
+    res.json({ state });
+  });
+
+  router.post("/call/continue", async (req, res) => {
+    const { state } = await findCallState(req);
+    if (state === "approved") return finishLogin(req, res, "call");
+    if (state === "denied") {
+      await restartWithNotice(req, deniedMessage);
+      return res.redirect(303, "/login");
+    }
+    res.redirect(303, "/login/2fa/call");
+  });
 
   return router;
 }

@@ -1,0 +1,500 @@
+import { createHmac, randomBytes, randomInt } from "node:crypto";
+import type { Config } from "../../config.js";
+import type { Database, Queryable } from "../../db/database.js";
+import { type PhoneGateway, PhoneGatewayError } from "../../gateways/phone-gateway.js";
+import type { AuditLog, RequestContext } from "../audit.js";
+import { addMinutes, type Clock } from "../clock.js";
+import { deriveKey } from "../keys.js";
+import { maskPhoneNumber, phoneTail } from "../phone-numbers.js";
+import type { MethodKind, SecondFactorMethod } from "./method.js";
+
+// SMS codes and confirmation calls: one implementation that differs only in delivery.
+// Numbers from SECURITY.md ("Codes", "The phone call", "Rate limits").
+export const smsCodeLifetimeMinutes = 5;
+export const callLifetimeMinutes = 2;
+export const resendAfterSeconds = 30;
+export const sendsPerTenMinutes = 3;
+export const sendsPerDay = 10;
+
+export type Channel = "sms" | "call";
+
+export interface PhoneChallenge {
+  id: number;
+  token: string;
+  userId: number;
+  attemptId: string | null;
+  purpose: "login" | "enrol";
+  channel: Channel;
+  phone: string;
+  status: string;
+  deliveryStatus: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface VerifiedPhone {
+  phone: string;
+  masked: string;
+  verifiedAt: Date;
+}
+
+export type SendResult =
+  | { status: "sent"; challenge: PhoneChallenge }
+  /** A send limit is reached; possible again at retryAt. */
+  | { status: "rate_limited"; retryAt: Date }
+  /** "Send again" before 30 seconds have passed. */
+  | { status: "too_soon"; retryAt: Date }
+  /** The provider refused or did not answer: a message for the user. */
+  | { status: "failed"; message: string };
+
+export type CallAnswer = "approved" | "denied" | "wrong-key" | "not-pending";
+
+function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
+  return {
+    id: Number(row.id),
+    token: row.token as string,
+    userId: Number(row.user_id),
+    attemptId: (row.login_attempt_id as string | null) ?? null,
+    purpose: row.purpose as PhoneChallenge["purpose"],
+    channel: row.channel as Channel,
+    phone: row.phone_e164 as string,
+    status: row.status as string,
+    deliveryStatus: (row.delivery_status as string | null) ?? null,
+    createdAt: row.created_at as Date,
+    expiresAt: row.expires_at as Date,
+  };
+}
+
+export type PhoneFactor = ReturnType<typeof createPhoneFactor>;
+
+export function createPhoneFactor({
+  db,
+  clock,
+  config,
+  gateway,
+  audit,
+  passLoginAttempt,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  gateway: PhoneGateway;
+  audit: AuditLog;
+  /** Marks a login attempt passed (the two-factor service's passAttempt). */
+  passLoginAttempt: (attemptId: string, userId: number, kind: MethodKind, context: RequestContext) => Promise<boolean>;
+}) {
+  const codeKey = deriveKey(config, "sms-codes");
+  const webhookUrl = (kind: string, token: string) => `${config.publicBaseUrl}/webhooks/twilio/${kind}/${token}`;
+
+  // The code is hashed together with what it is bound to: a code from one login attempt (session)
+  // does not match in another.
+  const hashCode = (bindTo: string, code: string) => createHmac("sha256", codeKey).update(`${bindTo}:${code}`).digest("hex");
+  const bindingOf = (purpose: "login" | "enrol", userId: number, attemptId: string | null) =>
+    purpose === "login" ? `login:${attemptId}` : `enrol:${userId}`;
+
+  async function findVerifiedPhone(userId: number): Promise<VerifiedPhone | null> {
+    const { rows } = await db.query("SELECT phone_e164, verified_at FROM phone_factors WHERE user_id = $1", [userId]);
+    if (!rows[0]) return null;
+    const phone = rows[0].phone_e164 as string;
+    return { phone, masked: maskPhoneNumber(phone), verifiedAt: rows[0].verified_at as Date };
+  }
+
+  /** The n-th most recent send in a window, when there were n: the limit is reached until it ages out. */
+  async function findLimitEnd(
+    tx: Queryable,
+    where: string,
+    params: unknown[],
+    windowMinutes: number,
+    limit: number,
+  ): Promise<Date | null> {
+    const since = addMinutes(clock.now(), -windowMinutes);
+    const { rows } = await tx.query(
+      `SELECT created_at FROM phone_challenges WHERE ${where} AND created_at > $${params.length + 1}
+       ORDER BY created_at DESC OFFSET ${limit - 1} LIMIT 1`,
+      [...params, since],
+    );
+    return rows[0] ? addMinutes(rows[0].created_at as Date, windowMinutes) : null;
+  }
+
+  /** When sending to this user and number is possible again, or null when it is possible now. */
+  async function findSendBlock(tx: Queryable, userId: number, phone: string): Promise<Date | null> {
+    const ends = [
+      await findLimitEnd(tx, "user_id = $1", [userId], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
+      await findLimitEnd(tx, "phone_e164 = $1", [phone], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "phone_e164 = $1", [phone], 24 * 60, sendsPerDay),
+      config.phoneDailyLimit > 0
+        ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
+        : addMinutes(clock.now(), 24 * 60),
+    ].filter((end): end is Date => end !== null);
+    return ends.length ? new Date(Math.max(...ends.map((end) => end.getTime()))) : null;
+  }
+
+  /**
+   * Records a new challenge if the limits allow, replacing the open one of the same kind. The user
+   * row is locked meanwhile, so parallel requests cannot both slip under a limit.
+   */
+  async function createChallenge(input: {
+    userId: number;
+    attemptId: string | null;
+    purpose: "login" | "enrol";
+    channel: Channel;
+    phone: string;
+    code?: string;
+  }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date }> {
+    const now = clock.now();
+    return db.transaction(async (tx) => {
+      await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
+      const retryAt = await findSendBlock(tx, input.userId, input.phone);
+      if (retryAt) return { retryAt };
+      // A new code or call replaces the open one; the attempt's wrong-code count stays.
+      await tx.query(
+        `UPDATE phone_challenges SET status = 'replaced', finished_at = $5
+         WHERE user_id = $1 AND purpose = $2 AND channel = $3 AND status = 'pending'
+           AND login_attempt_id IS NOT DISTINCT FROM $4`,
+        [input.userId, input.purpose, input.channel, input.attemptId, now],
+      );
+      const lifetime = input.channel === "sms" ? smsCodeLifetimeMinutes : callLifetimeMinutes;
+      const { rows } = await tx.query(
+        `INSERT INTO phone_challenges (token, user_id, login_attempt_id, purpose, channel, phone_e164, code_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [
+          randomBytes(24).toString("base64url"),
+          input.userId,
+          input.attemptId,
+          input.purpose,
+          input.channel,
+          input.phone,
+          input.code ? hashCode(bindingOf(input.purpose, input.userId, input.attemptId), input.code) : null,
+          now,
+          addMinutes(now, lifetime),
+        ],
+      );
+      return { challenge: mapChallenge(rows[0]!) };
+    });
+  }
+
+  /** Hands the challenge to the provider; a provider failure marks it failed, audited, never thrown. */
+  async function deliver(
+    challenge: PhoneChallenge,
+    send: () => Promise<{ providerId: string }>,
+    context: RequestContext,
+  ): Promise<SendResult> {
+    const details = { channel: challenge.channel, purpose: challenge.purpose, phone: phoneTail(challenge.phone) };
+    try {
+      const { providerId } = await send();
+      await db.query(
+        "UPDATE phone_challenges SET provider_id = $2, delivery_status = COALESCE(delivery_status, 'sent') WHERE id = $1",
+        [challenge.id, providerId],
+      );
+      await audit.recordEvent(
+        { type: "2fa.challenge_sent", actorUserId: challenge.userId, subjectUserId: challenge.userId, details },
+        context,
+      );
+      return { status: "sent", challenge };
+    } catch (error) {
+      if (!(error instanceof PhoneGatewayError)) throw error;
+      await db.query(
+        "UPDATE phone_challenges SET status = 'failed', delivery_status = 'failed', finished_at = $2 WHERE id = $1",
+        [challenge.id, clock.now()],
+      );
+      await audit.recordEvent(
+        {
+          type: "2fa.challenge_failed",
+          actorUserId: challenge.userId,
+          subjectUserId: challenge.userId,
+          details: { ...details, providerCode: error.providerCode ?? null },
+        },
+        context,
+      );
+      return { status: "failed", message: error.message };
+    }
+  }
+
+  function newCode(): string {
+    return String(randomInt(0, 1_000_000)).padStart(6, "0");
+  }
+
+  async function findLatestChallenge(
+    userId: number,
+    attemptId: string | null,
+    channel: Channel,
+    purpose: "login" | "enrol" = "login",
+  ): Promise<PhoneChallenge | null> {
+    const { rows } = await db.query(
+      `SELECT * FROM phone_challenges WHERE user_id = $1 AND login_attempt_id IS NOT DISTINCT FROM $2 AND channel = $3 AND purpose = $4
+       ORDER BY created_at DESC, id DESC LIMIT 1`,
+      [userId, attemptId, channel, purpose],
+    );
+    return rows[0] ? mapChallenge(rows[0]) : null;
+  }
+
+  /** Sends a login code by SMS for this attempt (a resend replaces the previous code). */
+  async function sendLoginCode(userId: number, attemptId: string, context: RequestContext): Promise<SendResult> {
+    const phone = await findVerifiedPhone(userId);
+    if (!phone) return { status: "failed", message: "There is no verified phone number on your account." };
+    const latest = await findLatestChallenge(userId, attemptId, "sms");
+    if (latest && latest.status === "pending") {
+      const allowedAt = new Date(latest.createdAt.getTime() + resendAfterSeconds * 1000);
+      if (allowedAt > clock.now()) return { status: "too_soon", retryAt: allowedAt };
+    }
+    const code = newCode();
+    const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
+    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    const body = `Your ${config.portalName} login code is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    return deliver(
+      created.challenge,
+      () => gateway.sendSms({ to: phone.phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
+      context,
+    );
+  }
+
+  /** Places the confirmation call for this attempt. */
+  async function startLoginCall(userId: number, attemptId: string, context: RequestContext): Promise<SendResult> {
+    const phone = await findVerifiedPhone(userId);
+    if (!phone) return { status: "failed", message: "There is no verified phone number on your account." };
+    const latest = await findLatestChallenge(userId, attemptId, "call");
+    if (latest && latest.status === "pending" && latest.expiresAt > clock.now()) {
+      const allowedAt = new Date(latest.createdAt.getTime() + resendAfterSeconds * 1000);
+      if (allowedAt > clock.now()) return { status: "too_soon", retryAt: allowedAt };
+    }
+    const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "call", phone: phone.phone });
+    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "call", context);
+    const token = created.challenge.token;
+    return deliver(
+      created.challenge,
+      () =>
+        gateway.startCall({
+          to: phone.phone,
+          twimlUrl: webhookUrl("voice", token),
+          statusCallbackUrl: webhookUrl("call-status", token),
+          timeoutSeconds: 30,
+        }),
+      context,
+    );
+  }
+
+  async function rateLimited(userId: number, retryAt: Date, channel: Channel, context: RequestContext): Promise<SendResult> {
+    await audit.recordEvent(
+      {
+        type: "2fa.send_limited",
+        actorUserId: userId,
+        subjectUserId: userId,
+        details: { channel, until: retryAt.toISOString() },
+      },
+      context,
+    );
+    return { status: "rate_limited", retryAt };
+  }
+
+  /** Checks a typed SMS code; consumes it atomically when right. */
+  async function consumeCode(input: {
+    userId: number;
+    attemptId: string | null;
+    purpose: "login" | "enrol";
+    code: string;
+  }): Promise<PhoneChallenge | null> {
+    const code = input.code.replace(/\s+/g, "");
+    if (!/^\d{6}$/.test(code)) return null;
+    const { rows } = await db.query(
+      `UPDATE phone_challenges SET status = 'used', finished_at = $5
+       WHERE user_id = $1 AND login_attempt_id IS NOT DISTINCT FROM $2 AND purpose = $3 AND channel = 'sms'
+         AND status = 'pending' AND expires_at > $5 AND code_hash = $4
+       RETURNING *`,
+      [
+        input.userId,
+        input.attemptId,
+        input.purpose,
+        hashCode(bindingOf(input.purpose, input.userId, input.attemptId), code),
+        clock.now(),
+      ],
+    );
+    return rows[0] ? mapChallenge(rows[0]) : null;
+  }
+
+  async function findChallengeByToken(token: string): Promise<PhoneChallenge | null> {
+    const { rows } = await db.query("SELECT * FROM phone_challenges WHERE token = $1", [token]);
+    return rows[0] ? mapChallenge(rows[0]) : null;
+  }
+
+  /** Whether the call with this token is still waiting for a key. */
+  async function isCallWaiting(token: string): Promise<boolean> {
+    const challenge = await findChallengeByToken(token);
+    return challenge?.channel === "call" && challenge.status === "pending" && challenge.expiresAt > clock.now();
+  }
+
+  /**
+   * What the person on the phone pressed. The same function serves the Twilio gather webhook and
+   * the development outbox. Acts only on its own challenge and only while it is pending, so a
+   * replayed request changes nothing.
+   */
+  async function answerCall(token: string, digits: string, context: RequestContext): Promise<CallAnswer> {
+    const now = clock.now();
+    const next = digits === "1" ? "approved" : digits === "9" ? "denied" : "wrong-key";
+    const { rows } = await db.query(
+      `UPDATE phone_challenges SET status = $2, finished_at = $3
+       WHERE token = $1 AND channel = 'call' AND status = 'pending' AND expires_at > $3 RETURNING *`,
+      [token, next, now],
+    );
+    const challenge = rows[0] ? mapChallenge(rows[0]) : null;
+    if (!challenge) return "not-pending";
+    const details = { channel: "call", phone: phoneTail(challenge.phone) };
+    if (next === "approved" && challenge.attemptId) {
+      const passed = await passLoginAttempt(challenge.attemptId, challenge.userId, "call", context);
+      return passed ? "approved" : "not-pending";
+    }
+    if (next === "denied") {
+      if (challenge.attemptId) {
+        await db.query("UPDATE login_attempts SET status = 'denied', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
+          challenge.attemptId,
+          now,
+        ]);
+      }
+      await audit.recordEvent(
+        { type: "2fa.call_denied", subjectUserId: challenge.userId, details: { ...details, report: "not me" } },
+        context,
+      );
+      return "denied";
+    }
+    await audit.recordEvent(
+      { type: "2fa.code_refused", subjectUserId: challenge.userId, details: { method: "call", key: "other" } },
+      context,
+    );
+    return "wrong-key";
+  }
+
+  const endedCallStatuses: Record<string, string> = {
+    busy: "busy",
+    "no-answer": "no-answer",
+    failed: "failed",
+    canceled: "failed",
+    completed: "hung-up",
+  };
+
+  /** The provider's report on a call. Ends a pending challenge on busy, no answer, failure or hang-up. */
+  async function recordCallStatus(token: string, callStatus: string): Promise<void> {
+    const ended = endedCallStatuses[callStatus];
+    if (ended) {
+      await db.query(
+        "UPDATE phone_challenges SET status = $2, delivery_status = $3, finished_at = $4 WHERE token = $1 AND channel = 'call' AND status = 'pending'",
+        [token, ended, callStatus, clock.now()],
+      );
+    } else if (/^[a-z-]{1,20}$/.test(callStatus)) {
+      await db.query(
+        "UPDATE phone_challenges SET delivery_status = $2 WHERE token = $1 AND channel = 'call' AND status = 'pending'",
+        [token, callStatus],
+      );
+    }
+  }
+
+  /** The provider's report on a text message (delivered, undelivered, failed…). */
+  async function recordMessageStatus(token: string, messageStatus: string): Promise<void> {
+    if (!/^[a-z-]{1,20}$/.test(messageStatus)) return;
+    await db.query("UPDATE phone_challenges SET delivery_status = $2 WHERE token = $1 AND channel = 'sms'", [
+      token,
+      messageStatus,
+    ]);
+  }
+
+  /** Sends a code to prove a new number. The number counts only after the code comes back. */
+  async function startPhoneEnrolment(userId: number, phone: string, context: RequestContext): Promise<SendResult> {
+    const code = newCode();
+    const created = await createChallenge({ userId, attemptId: null, purpose: "enrol", channel: "sms", phone, code });
+    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    await audit.recordEvent(
+      {
+        type: "2fa.enrolment_started",
+        actorUserId: userId,
+        subjectUserId: userId,
+        details: { method: "sms", phone: phoneTail(phone) },
+      },
+      context,
+    );
+    const body = `Your ${config.portalName} code to confirm this phone number is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    return deliver(
+      created.challenge,
+      () => gateway.sendSms({ to: phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
+      context,
+    );
+  }
+
+  /** Makes the proven number the user's phone. Returns the number it replaced, if any. */
+  async function confirmPhoneEnrolment(
+    userId: number,
+    code: string,
+  ): Promise<
+    { status: "enrolled"; phone: string; previousPhone: string | null } | { status: "wrong_code" } | { status: "expired" }
+  > {
+    const challenge = await consumeCode({ userId, attemptId: null, purpose: "enrol", code });
+    if (!challenge) {
+      const pending = await findLatestChallenge(userId, null, "sms", "enrol");
+      const isOpen = pending && pending.status === "pending" && pending.expiresAt > clock.now();
+      return isOpen ? { status: "wrong_code" } : { status: "expired" };
+    }
+    const previous = await findVerifiedPhone(userId);
+    await db.query(
+      `INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, verified_at = EXCLUDED.verified_at`,
+      [userId, challenge.phone, clock.now()],
+    );
+    return {
+      status: "enrolled",
+      phone: challenge.phone,
+      previousPhone: previous && previous.phone !== challenge.phone ? previous.phone : null,
+    };
+  }
+
+  /** A notice by SMS about a security change; a failure here must not undo the change. */
+  async function sendSecurityNotice(phone: string, text: string): Promise<boolean> {
+    try {
+      await gateway.sendSms({ to: phone, body: `${config.portalName}: ${text}` });
+      return true;
+    } catch (error) {
+      if (error instanceof PhoneGatewayError) return false;
+      throw error;
+    }
+  }
+
+  const isEnrolled = async (userId: number) => (await findVerifiedPhone(userId)) !== null;
+
+  const smsMethod: SecondFactorMethod = {
+    kind: "sms",
+    label: "By SMS",
+    isEnrolled,
+    verifyResponse: async ({ userId, attemptId, response }) =>
+      (await consumeCode({ userId, attemptId, purpose: "login", code: response })) !== null,
+    async removeForUser(userId, tx) {
+      await tx.query("DELETE FROM phone_factors WHERE user_id = $1", [userId]);
+      await tx.query(
+        "UPDATE phone_challenges SET status = 'expired', finished_at = $2 WHERE user_id = $1 AND status = 'pending'",
+        [userId, clock.now()],
+      );
+    },
+  };
+
+  // The call has nothing to type: it is approved by the key pressed on the phone (answerCall).
+  const callMethod: SecondFactorMethod = {
+    kind: "call",
+    label: "With a phone call",
+    isEnrolled,
+    verifyResponse: async () => false,
+    removeForUser: (userId, tx) => smsMethod.removeForUser(userId, tx),
+  };
+
+  return {
+    smsMethod,
+    callMethod,
+    findVerifiedPhone,
+    findLatestChallenge,
+    findChallengeByToken,
+    isCallWaiting,
+    sendLoginCode,
+    startLoginCall,
+    answerCall,
+    recordCallStatus,
+    recordMessageStatus,
+    startPhoneEnrolment,
+    confirmPhoneEnrolment,
+    sendSecurityNotice,
+  };
+}

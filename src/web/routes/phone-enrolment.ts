@@ -1,0 +1,145 @@
+import { type Request, type Response, Router } from "express";
+import { z } from "zod";
+import type { Config } from "../../config.js";
+import type { AuditLog } from "../../services/audit.js";
+import { HttpError } from "../../services/errors.js";
+import { maskPhoneNumber, parsePhoneInput, phoneTail } from "../../services/phone-numbers.js";
+import type { TwoFactorService } from "../../services/two-factor/index.js";
+import type { PhoneFactor } from "../../services/two-factor/phone.js";
+import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
+import { field, parseForm } from "../forms.js";
+import { renderPage } from "../render.js";
+import { requestContext } from "../request-context.js";
+import { takeNotice } from "../session.js";
+import { renderNewRecoveryCodes } from "./app-enrolment.js";
+
+const phoneForm = z.object({ phone: field(40).trim().min(1, "Enter your mobile phone number."), _csrf: z.string().optional() });
+const codeForm = z.object({
+  code: field(20).trim().min(1, "Enter the 6-digit code from the SMS."),
+  _csrf: z.string().optional(),
+});
+
+export interface PhoneEnrolmentDeps {
+  config: Config;
+  phone: PhoneFactor;
+  twoFactor: TwoFactorService;
+  recoveryCodes: RecoveryCodes;
+  audit: AuditLog;
+}
+
+/**
+ * Registering or changing the phone for SMS and calls, mounted at /account/2fa/phone and at
+ * /enrol/phone. The number counts only after the code sent to it comes back.
+ */
+export function phoneEnrolmentRoutes(
+  { config, phone, twoFactor, recoveryCodes, audit }: PhoneEnrolmentDeps,
+  { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
+) {
+  const router = Router();
+
+  async function showNumberForm(req: Request, res: Response, error: string | null = null, status = 200, typed = "") {
+    renderPage(
+      res,
+      "account/phone-enrolment",
+      {
+        title: "Your phone for two-step login",
+        current: await phone.findVerifiedPhone(req.user!.id),
+        basePath,
+        error,
+        typed,
+        region: config.phoneDefaultRegion,
+      },
+      status,
+    );
+  }
+
+  async function showCodeForm(req: Request, res: Response, error: string | null = null, status = 200) {
+    const challenge = await phone.findLatestChallenge(req.user!.id, null, "sms", "enrol");
+    if (!challenge) return res.redirect(303, basePath);
+    renderPage(
+      res,
+      "account/phone-verify",
+      { title: "Confirm your phone", masked: maskPhoneNumber(challenge.phone), basePath, error, notice: takeNotice(req) },
+      status,
+    );
+  }
+
+  async function sendCode(req: Request, res: Response, e164: string) {
+    const result = await phone.startPhoneEnrolment(req.user!.id, e164, requestContext(req));
+    if (result.status === "rate_limited") {
+      throw new HttpError(429, "Too many codes were sent to you or to this number. For your safety, sending is paused.", {
+        retryAt: result.retryAt,
+      });
+    }
+    if (result.status === "failed") return showNumberForm(req, res, result.message, 502);
+    res.redirect(303, `${basePath}/verify`);
+  }
+
+  router.get("/", (req, res) => showNumberForm(req, res));
+
+  router.post("/", async (req, res) => {
+    const parsed = parseForm(phoneForm, req.body);
+    if (!parsed.ok) return showNumberForm(req, res, parsed.error, 400);
+    const number = parsePhoneInput(parsed.data.phone, config);
+    if (!number.ok) return showNumberForm(req, res, number.error, 400, parsed.data.phone);
+    await sendCode(req, res, number.e164);
+  });
+
+  router.get("/verify", (req, res) => showCodeForm(req, res));
+
+  router.post("/resend", async (req, res) => {
+    const challenge = await phone.findLatestChallenge(req.user!.id, null, "sms", "enrol");
+    if (!challenge) return res.redirect(303, basePath);
+    await sendCode(req, res, challenge.phone);
+  });
+
+  router.post("/verify", async (req, res) => {
+    const user = req.user!;
+    const parsed = parseForm(codeForm, req.body);
+    if (!parsed.ok) return showCodeForm(req, res, parsed.error, 400);
+    const lockedUntil = await twoFactor.findLockedUntil(user.id);
+    if (lockedUntil)
+      throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
+
+    const hadFactor = await twoFactor.hasSecondFactor(user.id);
+    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code);
+    if (outcome.status === "expired") {
+      return showCodeForm(req, res, "The code has expired (codes last 5 minutes). Send a new code.", 400);
+    }
+    if (outcome.status === "wrong_code") {
+      const result = await twoFactor.recordWrongCode(user.id, null, "sms", requestContext(req));
+      if (result.status === "locked")
+        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
+      return showCodeForm(req, res, "That code is not right. Check the newest SMS and try again.", 400);
+    }
+    await audit.recordEvent(
+      {
+        type: "2fa.enrolment_completed",
+        actorUserId: user.id,
+        subjectUserId: user.id,
+        details: { method: "sms", phone: phoneTail(outcome.phone), changed: outcome.previousPhone !== null },
+      },
+      requestContext(req),
+    );
+    if (outcome.previousPhone) {
+      // The old number hears about it: if this was not its owner, they know to call the practice.
+      await phone.sendSecurityNotice(
+        outcome.previousPhone,
+        `the phone number for your two-step login was changed to ${maskPhoneNumber(outcome.phone)}. If you did not do this, contact the practice.`,
+      );
+    }
+    await onEnrolled?.(req, res);
+    if (!hadFactor || (await recoveryCodes.countRemainingCodes(user.id)) === 0) {
+      const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
+      await audit.recordEvent(
+        { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
+        requestContext(req),
+      );
+      return renderNewRecoveryCodes(res, user, codes, config.portalName);
+    }
+    req.session.notice = "Your phone number is confirmed. You can now log in by SMS or phone call.";
+    res.redirect(303, "/account/security");
+  });
+
+  return router;
+}

@@ -1,0 +1,476 @@
+import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import { createServer } from "node:net";
+import { after, before, beforeEach, describe, test } from "node:test";
+import request from "supertest";
+import { csrfFrom, logIn, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { signTwilioRequest, startTwilioEmulator, type TwilioEmulator } from "../support/twilio-emulator.js";
+
+const accountSid = `AC${"1".repeat(32)}`;
+const authToken = "emulator-auth-token";
+const mobile = "+31612345678";
+
+let database: TestDatabase;
+let emulator: TwilioEmulator;
+let t: TestApp;
+let server: Server;
+let baseUrl: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  database = await createTestDatabase();
+  emulator = await startTwilioEmulator({ accountSid, authToken });
+  // Twilio calls the portal back on PUBLIC_BASE_URL, so the app listens there for real.
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  t = await startTestApp({
+    database,
+    env: {
+      PHONE_GATEWAY: "twilio",
+      TWILIO_ACCOUNT_SID: accountSid,
+      TWILIO_AUTH_TOKEN: authToken,
+      TWILIO_FROM_NUMBER: "+3197010000000",
+      TWILIO_API_BASE_URL: emulator.baseUrl,
+      PUBLIC_BASE_URL: baseUrl,
+    },
+  });
+  server = t.app.listen(port, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  await emulator.close();
+  await database.close();
+});
+// Each test starts a day later, so the send limits of earlier tests (same numbers) are behind it.
+beforeEach(() => {
+  emulator.reset();
+  t.clock.advanceMinutes(24 * 60 + 1);
+});
+
+const codeIn = (body: string) => body.match(/\b(\d{6})\b/)?.[1] ?? "";
+
+/** A patient whose phone is verified directly through the services. */
+async function patientWithPhone(phone = mobile): Promise<TestUser> {
+  const user = await t.createUser("patient");
+  await database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, now())", [
+    user.id,
+    phone,
+  ]);
+  await t.services.recoveryCodes.regenerateRecoveryCodes(user.id);
+  return user;
+}
+
+async function passwordStep(user: TestUser) {
+  const { agent, response } = await logIn(t.app, user.email, user.password);
+  assert.equal(response.headers.location, "/login/2fa");
+  return agent;
+}
+
+async function post(agent: request.Agent, pagePath: string, action: string, fields: Record<string, string> = {}) {
+  const page = await agent.get(pagePath);
+  return agent
+    .post(action)
+    .type("form")
+    .send({ ...fields, _csrf: csrfFrom(page.text) });
+}
+
+async function auditTypes(userId: number) {
+  return (await t.services.audit.listEventsForUser(userId, 100)).map((event) => event.type);
+}
+
+describe("registering a phone", () => {
+  test("the number counts only after the code sent by SMS comes back", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    const sent = await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12345678" });
+    assert.equal(sent.status, 303);
+    assert.equal(sent.headers.location, "/account/2fa/phone/verify");
+    assert.equal(emulator.messages.length, 1);
+    const message = emulator.messages[0]!;
+    assert.equal(message.to, mobile);
+    assert.equal(message.from, "+3197010000000");
+    assert.match(message.body, /^Your Portal code to confirm this phone number is \d{6}\. It expires in 5 minutes\.$/);
+    assert.match(message.statusCallback ?? "", new RegExp(`^${baseUrl}/webhooks/twilio/message-status/[A-Za-z0-9_-]{20,}$`));
+    assert.doesNotMatch(message.statusCallback ?? "", new RegExp(codeIn(message.body)), "no code in the callback URL");
+    const verifyPage = await agent.get("/account/2fa/phone/verify");
+    assert.match(verifyPage.text, /\+31 6 •••• ••78/);
+    assert.equal(await t.services.twoFactor.hasSecondFactor(user.id), false, "not before the code");
+
+    const wrong = await agent
+      .post("/account/2fa/phone/verify")
+      .type("form")
+      .send({ code: "000000", _csrf: csrfFrom(verifyPage.text) });
+    assert.equal(wrong.status, 400);
+    const right = await agent
+      .post("/account/2fa/phone/verify")
+      .type("form")
+      .send({ code: codeIn(message.body), _csrf: csrfFrom(verifyPage.text) });
+    assert.equal(right.status, 200);
+    assert.match(right.text, /Your recovery codes/);
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, mobile);
+    const security = await agent.get("/account/security");
+    assert.match(security.text, /\+31 6 •••• ••78, verified/);
+    assert.doesNotMatch(security.text, /612345678/, "never the full number");
+  });
+
+  test("an invalid, foreign, premium or landline number is refused with a clear message and nothing is sent", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    for (const [phone, message] of [
+      ["06-1234", /not a valid phone number/],
+      ["+44 7911 123456", /Only phone numbers from NL/],
+      ["0900 1234567", /Premium-rate/],
+      ["020 123 4567", /not a mobile number/],
+    ] as const) {
+      const response = await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone });
+      assert.equal(response.status, 400, phone);
+      assert.match(response.text, message);
+    }
+    assert.equal(emulator.requests.length, 0);
+  });
+
+  test("changing the number repeats the proof and warns the old number", async () => {
+    const user = await patientWithPhone("+31611111111");
+    const { agent } = await t.logIn(user);
+    // The patient has SMS: finish the login by SMS first.
+    assert.equal((await post(agent, "/login/2fa", "/login/2fa/sms/send")).status, 303);
+    const loginCode = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: loginCode })).status, 303);
+    await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 22222222" });
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal(emulator.messages.at(-1)!.to, "+31622222222");
+    const done = await post(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code });
+    assert.equal(done.headers.location, "/account/security");
+    const warning = emulator.messages.at(-1)!;
+    assert.equal(warning.to, "+31611111111");
+    assert.match(warning.body, /changed to \+31 6 •••• ••22/);
+  });
+});
+
+describe("logging in by SMS", () => {
+  test("choose SMS → code sent → signed in", async () => {
+    const user = await patientWithPhone();
+    const agent = await passwordStep(user);
+    const choose = await agent.get("/login/2fa");
+    assert.match(choose.text, /By SMS/);
+    assert.match(choose.text, /With a phone call/);
+    assert.doesNotMatch(choose.text, /authenticator app/);
+    const sent = await agent
+      .post("/login/2fa/sms/send")
+      .type("form")
+      .send({ _csrf: csrfFrom(choose.text) });
+    assert.equal(sent.headers.location, "/login/2fa/sms");
+    assert.match(emulator.messages[0]!.body, /^Your Portal login code is \d{6}\. It expires in 5 minutes\.$/);
+    const page = await agent.get("/login/2fa/sms");
+    assert.match(page.text, /\+31 6 •••• ••78/);
+    assert.match(page.text, /A new code replaces the old one/);
+    const done = await agent
+      .post("/login/2fa/sms")
+      .type("form")
+      .send({ code: codeIn(emulator.messages[0]!.body), _csrf: csrfFrom(page.text) });
+    assert.equal(done.status, 303);
+    assert.equal((await agent.get("/patient")).status, 200);
+    assert.ok((await auditTypes(user.id)).includes("2fa.challenge_sent"));
+  });
+
+  test("wrong, expired, reused and other-session codes are refused", async () => {
+    const user = await patientWithPhone();
+    const a = await passwordStep(user);
+    await post(a, "/login/2fa", "/login/2fa/sms/send");
+    const codeA = codeIn(emulator.messages.at(-1)!.body);
+    const b = await passwordStep(user);
+    await post(b, "/login/2fa", "/login/2fa/sms/send");
+    const codeB = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(b, "/login/2fa/sms", "/login/2fa/sms", { code: codeA })).status, 400, "session A's code fails in B");
+    assert.equal(
+      (await post(a, "/login/2fa/sms", "/login/2fa/sms", { code: codeA === "000000" ? "000001" : "000000" })).status,
+      400,
+      "wrong",
+    );
+    assert.equal((await post(a, "/login/2fa/sms", "/login/2fa/sms", { code: codeA })).status, 303, "A's own code works");
+    const c = await passwordStep(user);
+    assert.equal((await post(c, "/login/2fa/sms", "/login/2fa/sms", { code: codeA })).status, 400, "reused");
+    t.clock.advanceMinutes(6);
+    assert.equal((await post(b, "/login/2fa/sms", "/login/2fa/sms", { code: codeB })).status, 400, "expired after 5 minutes");
+  });
+
+  test("the same code sent twice in parallel succeeds exactly once", async () => {
+    const user = await patientWithPhone();
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    const page = await agent.get("/login/2fa/sms");
+    const responses = await Promise.all(
+      [1, 2].map(() =>
+        agent
+          .post("/login/2fa/sms")
+          .type("form")
+          .send({ code, _csrf: csrfFrom(page.text) }),
+      ),
+    );
+    // One signs in; the other finds the login already finished (or the code used).
+    const outcomes = responses.map((response) => (response.status === 303 ? response.headers.location : String(response.status)));
+    assert.equal(outcomes.filter((outcome) => outcome === "/").length, 1, outcomes.join(", "));
+  });
+
+  test("send again: after 30 seconds, replaces the code and keeps the attempt counter", async () => {
+    const user = await patientWithPhone();
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    const first = codeIn(emulator.messages.at(-1)!.body);
+    const early = await post(agent, "/login/2fa/sms", "/login/2fa/sms/send");
+    assert.equal(early.status, 303);
+    assert.equal(emulator.messages.length, 1, "no second SMS within 30 seconds");
+    assert.match((await agent.get("/login/2fa/sms")).text, /30 seconds after the previous one/);
+    for (let i = 0; i < 3; i += 1)
+      await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: first === "111111" ? "222222" : "111111" });
+    t.clock.advanceSeconds(31);
+    await post(agent, "/login/2fa/sms", "/login/2fa/sms/send");
+    assert.equal(emulator.messages.length, 2);
+    const second = codeIn(emulator.messages.at(-1)!.body);
+    const old = await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: first });
+    assert.equal(old.status, 400, "the old code died with the resend");
+    assert.match(old.text, /1 try left/, "the resend did not reset the counter");
+    const voided = await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: second === "333333" ? "444444" : "333333" });
+    assert.equal(voided.headers.location, "/login");
+  });
+
+  test("send limits: 5 attempts reach Twilio exactly 3 times, then a page says when", async () => {
+    const user = await patientWithPhone("+31633333333");
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const agent = await passwordStep(user);
+      const response = await post(agent, "/login/2fa", "/login/2fa/sms/send");
+      statuses.push(response.status);
+      if (response.status === 429) {
+        assert.match(response.text, /try again after/);
+        assert.ok(Number(response.headers["retry-after"]) > 0);
+      }
+    }
+    assert.deepEqual(statuses, [303, 303, 303, 429, 429]);
+    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 3);
+    assert.ok((await auditTypes(user.id)).includes("2fa.send_limited"));
+    // The same number under another account is limited too.
+    const other = await patientWithPhone("+31633333333");
+    const agent = await passwordStep(other);
+    assert.equal((await post(agent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
+    t.clock.advanceMinutes(11);
+    // The login attempt itself has expired by now (10 minutes): log in again.
+    const later = await passwordStep(other);
+    assert.equal((await post(later, "/login/2fa", "/login/2fa/sms/send")).status, 303, "possible again after 10 minutes");
+  });
+
+  test("a Twilio error or timeout gives a clear page and the other methods", async () => {
+    const user = await patientWithPhone("+31644444444");
+    const agent = await passwordStep(user);
+    emulator.failNext({ status: 400, code: 21211, message: "The 'To' number +31644444444 is not a valid phone number." });
+    const failed = await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    assert.equal(failed.status, 502);
+    assert.match(failed.text, /could not reach this number/);
+    assert.match(failed.text, /Choose another method/);
+    assert.doesNotMatch(failed.text, /644444444/);
+    t.clock.advanceSeconds(31);
+    emulator.delayNext(6000);
+    const started = Date.now();
+    const slow = await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    assert.ok(Date.now() - started < 7000);
+    assert.equal(slow.status, 502);
+    assert.match(slow.text, /did not answer in time/);
+    assert.ok((await auditTypes(user.id)).includes("2fa.challenge_failed"));
+  });
+
+  test("an undelivered SMS makes the page offer the call", async () => {
+    const user = await patientWithPhone("+31655555555");
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    const delivery = await emulator.deliverMessageStatus(emulator.messages.at(-1)!.sid, "undelivered");
+    assert.equal(delivery.status, 204);
+    const page = await agent.get("/login/2fa/sms");
+    assert.match(page.text, /could not be delivered/);
+    assert.match(page.text, /Call me instead/);
+  });
+});
+
+describe("logging in by phone call", () => {
+  async function callAndWait(user: TestUser, answer: "1" | "9" | "5" | "no-answer" | "busy") {
+    emulator.setCallBehaviour({ answer });
+    const agent = await passwordStep(user);
+    const started = await post(agent, "/login/2fa", "/login/2fa/call/start");
+    assert.equal(started.headers.location, "/login/2fa/call");
+    const call = emulator.calls.at(-1)!;
+    assert.equal(call.to, mobile);
+    assert.match(call.url, new RegExp(`^${baseUrl}/webhooks/twilio/voice/[A-Za-z0-9_-]{20,}$`));
+    await emulator.waitForCall(call.sid);
+    return { agent, call };
+  }
+
+  test("pressing 1 signs the browser in with a new session", async () => {
+    const user = await patientWithPhone();
+    const { agent, call } = await callAndWait(user, "1");
+    assert.match(call.twiml ?? "", /<Gather[^>]*numDigits="1"/);
+    assert.match(call.twiml ?? "", /this is Portal/);
+    assert.match(call.twiml ?? "", /Press 1 to confirm your login, or press 9 if you did not try to log in/);
+    assert.equal(call.gatherResponse?.status, 200);
+    assert.deepEqual(await (await agent.get("/login/2fa/call/status")).body, { state: "approved" });
+    const done = await post(agent, "/login/2fa/call", "/login/2fa/call/continue");
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, "/");
+    assert.equal((await agent.get("/patient")).status, 200);
+  });
+
+  test("pressing 9 refuses the login, audits it and tells the user to contact the practice", async () => {
+    const user = await patientWithPhone();
+    const { agent } = await callAndWait(user, "9");
+    const page = await agent.get("/login/2fa/call");
+    assert.match(page.text, /refused from your phone/);
+    assert.match(page.text, /contact the practice/);
+    const next = await post(agent, "/login/2fa/call", "/login/2fa/call/continue");
+    assert.equal(next.headers.location, "/login");
+    assert.equal((await agent.get("/patient")).headers.location, "/login");
+    assert.ok((await auditTypes(user.id)).includes("2fa.call_denied"));
+  });
+
+  for (const [answer, words] of [
+    ["5", /other than 1/],
+    ["no-answer", /not answered/],
+    ["busy", /busy/],
+  ] as const) {
+    test(`answer "${answer}" signs nothing in and offers to call again`, async () => {
+      const user = await patientWithPhone();
+      const { agent } = await callAndWait(user, answer);
+      const page = await agent.get("/login/2fa/call");
+      assert.match(page.text, words);
+      assert.match(page.text, /Call again/);
+      assert.match(page.text, /Use another method/);
+      assert.equal((await post(agent, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/login/2fa/call");
+      assert.equal((await agent.get("/patient")).headers.location, "/login/2fa");
+    });
+  }
+
+  test("after 2 minutes without an answer the call counts as not answered", async () => {
+    const user = await patientWithPhone();
+    emulator.setCallBehaviour({ answer: "no-answer" });
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/call/start");
+    const { rows } = await database.db.query("SELECT token FROM phone_challenges WHERE user_id = $1 AND channel = 'call'", [
+      user.id,
+    ]);
+    await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE user_id = $1", [user.id]);
+    t.clock.advanceMinutes(2);
+    assert.match((await agent.get("/login/2fa/call")).text, /no answer within 2 minutes/);
+    assert.equal(
+      await t.services.phone.answerCall(String(rows[0]!.token), "1", { ip: undefined, userAgent: undefined }),
+      "not-pending",
+    );
+  });
+});
+
+describe("webhooks", () => {
+  test("a forged, missing or replayed signature is refused or has no effect", async () => {
+    const user = await patientWithPhone();
+    emulator.setCallBehaviour({ answer: "no-answer" });
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/call/start");
+    const { rows } = await database.db.query("SELECT token FROM phone_challenges WHERE user_id = $1 AND channel = 'call'", [
+      user.id,
+    ]);
+    const token = String(rows[0]!.token);
+    await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE token = $1", [token]);
+    const path = `/webhooks/twilio/gather/${token}`;
+    const params = { CallSid: "CA123", Digits: "1" };
+
+    const missing = await request(t.app).post(path).type("form").send(params);
+    assert.equal(missing.status, 403);
+    const forged = await request(t.app)
+      .post(path)
+      .set("X-Twilio-Signature", signTwilioRequest("wrong-token", `${baseUrl}${path}`, params))
+      .type("form")
+      .send(params);
+    assert.equal(forged.status, 403);
+    // Signed over another host (a spoofed Host header must not help).
+    const otherHost = await request(t.app)
+      .post(path)
+      .set("Host", "evil.example")
+      .set("X-Twilio-Signature", signTwilioRequest(authToken, `http://evil.example${path}`, params))
+      .type("form")
+      .send(params);
+    assert.equal(otherHost.status, 403);
+    assert.deepEqual((await agent.get("/login/2fa/call/status")).body, { state: "calling" }, "nothing changed");
+
+    const signature = signTwilioRequest(authToken, `${baseUrl}${path}`, params);
+    const valid = await request(t.app).post(path).set("X-Twilio-Signature", signature).type("form").send(params);
+    assert.equal(valid.status, 200);
+    assert.match(valid.text, /login is confirmed/);
+    const replay = await request(t.app)
+      .post(path)
+      .set("X-Twilio-Signature", signature)
+      .type("form")
+      .send({ ...params });
+    assert.equal(replay.status, 200);
+    assert.match(replay.text, /no longer valid/);
+    const nine = { CallSid: "CA123", Digits: "9" };
+    await request(t.app)
+      .post(path)
+      .set("X-Twilio-Signature", signTwilioRequest(authToken, `${baseUrl}${path}`, nine))
+      .type("form")
+      .send(nine);
+    assert.deepEqual((await agent.get("/login/2fa/call/status")).body, { state: "approved" }, "a later 9 does not undo it");
+    assert.equal((await post(agent, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
+  });
+
+  test("webhooks need no CSRF token; every other POST still does", async () => {
+    const params = { MessageStatus: "delivered", MessageSid: "SM1" };
+    const path = "/webhooks/twilio/message-status/unknown-token";
+    const signed = await request(t.app)
+      .post(path)
+      .set("X-Twilio-Signature", signTwilioRequest(authToken, `${baseUrl}${path}`, params))
+      .type("form")
+      .send(params);
+    assert.equal(signed.status, 204);
+    assert.equal((await request(t.app).post("/login").type("form").send({ email: "a@b.test", password: "x" })).status, 403);
+  });
+});
+
+describe("the development outbox", () => {
+  test("records SMS and lets a person answer a call with 1 through the same code path", async () => {
+    const outboxApp = await startTestApp({ database, env: { PHONE_GATEWAY: "outbox" } });
+    const user = await outboxApp.createUser("patient");
+    await database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, now())", [
+      user.id,
+      "+31677777777",
+    ]);
+    const { agent } = await logIn(outboxApp.app, user.email, user.password);
+    await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    const outbox = await request(outboxApp.app).get("/dev/outbox");
+    assert.equal(outbox.status, 200);
+    assert.match(outbox.text, /Your Portal login code is \d{6}/);
+
+    await post(agent, "/login/2fa", "/login/2fa/call/start");
+    const viewer = request.agent(outboxApp.app);
+    const page = await viewer.get("/dev/outbox");
+    const action = page.text.match(/action="(\/dev\/outbox\/calls\/\d+)"/)![1]!;
+    const pressed = await viewer
+      .post(action)
+      .type("form")
+      .send({ answer: "1", _csrf: csrfFrom(page.text) });
+    assert.equal(pressed.status, 303);
+    assert.deepEqual((await agent.get("/login/2fa/call/status")).body, { state: "approved" });
+    assert.equal((await post(agent, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
+    assert.match((await viewer.get("/dev/outbox")).text, /answered-1/);
+  });
+
+  test("does not exist with the Twilio gateway", async () => {
+    assert.equal((await request(t.app).get("/dev/outbox")).status, 404);
+  });
+});
