@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
   const services = createServices({ config, db, clock, phoneGateway });
-  const { requireUser, requireRole } = createGuards(services);
+  const { requireUser, requireRole } = createGuards({ ...services, config });
 
   const app = express();
   app.set("trust proxy", config.trustProxy);

@@ -1,17 +1,29 @@
-import type { Database } from "../db/database.js";
+import type { Database, Queryable } from "../db/database.js";
 
 // Sessions are stored by connect-pg-simple in the `session` table; the user id lives in the JSON.
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
 export function createSessionService({ db }: { db: Database }) {
-  /** Ends every session of the user except the one given (null: all of them). Returns how many. */
-  async function invalidateUserSessions(userId: number, exceptSessionId: string | null = null): Promise<number> {
-    const { rowCount } = await db.query(
+  /**
+   * Ends every session of the user except the one given (null: all of them). The rows go, and the
+   * user's session generation goes up, so that a request still in flight cannot bring its session
+   * back. The kept session must take the new `generation`. Returns how many ended.
+   */
+  async function invalidateUserSessions(
+    userId: number,
+    exceptSessionId: string | null = null,
+    tx: Queryable = db,
+  ): Promise<{ count: number; generation: number }> {
+    const raised = await tx.query(
+      "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
+      [userId],
+    );
+    const { rowCount } = await tx.query(
       `DELETE FROM session WHERE (sess::jsonb ->> 'userId') = $1 AND ($2::text IS NULL OR sid <> $2)`,
       [String(userId), exceptSessionId],
     );
-    return rowCount;
+    return { count: rowCount, generation: Number(raised.rows[0]?.session_generation ?? 0) };
   }
 
   async function countUserSessions(userId: number): Promise<number> {

@@ -2,7 +2,7 @@ import type { Config, Role } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
-import { checkNewPassword, hashPassword } from "./passwords.js";
+import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.js";
 
 export interface User {
   id: number;
@@ -17,6 +17,8 @@ export interface User {
   lastLoginAt: Date | null;
   createdAt: Date;
   disabledAt: Date | null;
+  /** Sessions issued under another generation have been revoked. */
+  sessionGeneration: number;
 }
 
 export function mapUserRow(row: Record<string, unknown>): User {
@@ -33,13 +35,14 @@ export function mapUserRow(row: Record<string, unknown>): User {
     lastLoginAt: (row.last_login_at as Date | null) ?? null,
     createdAt: row.created_at as Date,
     disabledAt: (row.disabled_at as Date | null) ?? null,
+    sessionGeneration: Number(row.session_generation ?? 0),
   };
 }
 
 // Dates of birth are plain calendar dates; keep them as YYYY-MM-DD text, never as a JS Date.
 export const userColumns = `u.id, u.email, u.name, u.role, u.password_hash, u.must_change_password,
   to_char(u.date_of_birth, 'YYYY-MM-DD') AS date_of_birth, u.failed_login_count, u.login_blocked_until, u.last_login_at,
-  u.created_at, u.disabled_at`;
+  u.created_at, u.disabled_at, u.session_generation`;
 
 export interface NewUser {
   email: string;
@@ -107,6 +110,24 @@ export function createUserService({ db, clock, config, audit }: { db: Database; 
     return { ok: true, user };
   }
 
+  /** Sets a new password chosen by the user; clears a forced change. */
+  async function changePassword(
+    user: User,
+    newPassword: string,
+    context: RequestContext,
+  ): Promise<{ ok: true } | { ok: false; error: string }> {
+    const problem = checkNewPassword(newPassword, user.role, user.email);
+    if (problem) return { ok: false, error: problem };
+    if (await verifyPassword(newPassword, user.passwordHash))
+      return { ok: false, error: "Choose a password different from your current one." };
+    const passwordHash = await hashPassword(newPassword, config.bcryptCost);
+    await db.transaction(async (tx) => {
+      await tx.query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", [user.id, passwordHash]);
+      await audit.recordEvent({ type: "password.changed", actorUserId: user.id, subjectUserId: user.id }, context, tx);
+    });
+    return { ok: true };
+  }
+
   async function listPatientsOfDoctor(doctorId: number): Promise<User[]> {
     const { rows } = await db.query(
       `SELECT ${userColumns} FROM users u JOIN doctor_patients dp ON dp.patient_id = u.id
@@ -147,6 +168,7 @@ export function createUserService({ db, clock, config, audit }: { db: Database; 
     findUserById,
     findUserByEmail,
     createUser,
+    changePassword,
     listPatientsOfDoctor,
     findPatientOfDoctor,
     listDoctorsOfPatient,

@@ -16,9 +16,13 @@ declare module "express-session" {
     stage: SessionStage;
     /** The login_attempts row of a login waiting for its second factor. */
     loginAttemptId: string;
+    /** The attempt an SMS code for a step-up (confirming a security change) is bound to. */
+    stepUpAttemptId: string;
     /** The patient closed the invitation to set up two-step login. */
     twoFactorInviteDismissed: boolean;
     createdAt: number;
+    /** The user's session generation when this session was issued; another value means revoked. */
+    generation: number;
     lastSeenAt: number;
     /** Last time the user proved who they are (password or second factor): for step-up. */
     authenticatedAt: number;
@@ -111,6 +115,7 @@ export async function startUserSession(req: Request, user: User, stage: SessionS
   req.session.userId = user.id;
   req.session.stage = stage;
   req.session.createdAt = createdAt;
+  req.session.generation = user.sessionGeneration;
   req.session.lastSeenAt = now;
   req.session.authenticatedAt = now;
   await saveSession(req);

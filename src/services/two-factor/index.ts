@@ -229,6 +229,18 @@ export function createTwoFactorService({
     return { status: "passed", method: method.kind };
   }
 
+  /** The factor the user last logged in with: the one the security page calls the default. */
+  async function findLastUsedMethod(userId: number): Promise<SecondFactorMethod | null> {
+    const { rows } = await db.query(
+      `SELECT details ->> 'method' AS method FROM audit_events
+       WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' IN ('app', 'sms', 'call')
+       ORDER BY occurred_at DESC, id DESC LIMIT 1`,
+      [userId],
+    );
+    const method = rows[0] ? findMethod(String(rows[0].method)) : undefined;
+    return method && (await method.isEnrolled(userId)) ? method : null;
+  }
+
   /** Removes one method of a user (their own choice), in one transaction with its audit event. */
   async function removeMethod(userId: number, kind: MethodKind, context: RequestContext): Promise<void> {
     const method = findMethod(kind);
@@ -265,6 +277,7 @@ export function createTwoFactorService({
     findOpenAttempt,
     findAttempt,
     findLockedUntil,
+    findLastUsedMethod,
     verifyLoginResponse,
     verifyFreshResponse,
     passAttempt,

@@ -1,9 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import type { Role } from "../../config.js";
+import type { Config, Role } from "../../config.js";
 import type { Clock } from "../../services/clock.js";
 import { ForbiddenError } from "../../services/errors.js";
+import { isSecondFactorRequired } from "../../services/policy.js";
+import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
-import { regenerateSession } from "../session.js";
+import { regenerateSession, saveSession } from "../session.js";
 
 declare global {
   namespace Express {
@@ -14,7 +16,7 @@ declare global {
   }
 }
 
-export function createGuards({ users }: { users: UserService }) {
+export function createGuards({ users, twoFactor, config }: { users: UserService; twoFactor: TwoFactorService; config: Config }) {
   /** Lets through only a fully signed-in, enabled user; everything else goes to the right step. */
   const requireUser: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     res.set("Cache-Control", "no-store");
@@ -26,12 +28,21 @@ export function createGuards({ users }: { users: UserService }) {
     if (current.stage === "enrol") return res.redirect("/enrol");
     if (current.stage !== "complete") return res.redirect("/login");
     const user = await users.findUserById(current.userId);
-    if (!user || user.disabledAt) {
+    const isRevoked = !!user && (current.generation ?? 0) !== user.sessionGeneration;
+    if (!user || user.disabledAt || isRevoked) {
       await regenerateSession(req);
       return res.redirect("/login");
     }
+    // A role that now requires a second factor (an admin changed it) takes effect at once.
+    if (isSecondFactorRequired(user.role, config) && !(await twoFactor.hasSecondFactor(user.id))) {
+      current.stage = "enrol";
+      await saveSession(req);
+      return res.redirect("/enrol");
+    }
     req.user = user;
     res.locals.user = user;
+    // A password set by an admin must be replaced before anything else.
+    if (user.mustChangePassword && !req.originalUrl.startsWith("/account/password")) return res.redirect("/account/password");
     next();
   };
 

@@ -1,4 +1,4 @@
-import { type Request, Router } from "express";
+import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -6,15 +6,17 @@ import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
 import { verifyPassword } from "../../services/passwords.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
-import type { TwoFactorService } from "../../services/two-factor/index.js";
+import type { SessionService } from "../../services/sessions.js";
+import type { MethodKind, TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
-import type { User } from "../../services/users.js";
+import type { User, UserService } from "../../services/users.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
+import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
 import { appEnrolmentRoutes, renderNewRecoveryCodes } from "./app-enrolment.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
@@ -27,25 +29,55 @@ const confirmForm = z.object({
   _csrf: z.string().optional(),
 });
 
+const passwordForm = z.object({
+  current: passwordField,
+  password: field(1024).min(1, "Enter a new password."),
+  repeat: field(1024),
+  _csrf: z.string().optional(),
+});
+
 export interface AccountDeps {
   config: Config;
-  phone: PhoneFactor;
   clock: Clock;
   audit: AuditLog;
+  users: UserService;
+  sessions: SessionService;
   totp: TotpFactor;
+  phone: PhoneFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
 }
 
+// Methods that can confirm a security change: what the user can type, plus SMS.
+const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
+
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, totp, twoFactor, recoveryCodes, phone } = deps;
+  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone } = deps;
   const router = Router();
   const stepUp = requireRecentAuthentication(clock);
+
+  /**
+   * After a password or factor change: the user's other sessions end, and their phone hears of it,
+   * so that someone who changed it behind their back is noticed.
+   */
+  async function afterSecurityChange(req: Request, user: User, what: string) {
+    await endOtherSessions(req, user);
+    const verified = await phone.findVerifiedPhone(user.id);
+    if (verified) await phone.sendSecurityNotice(verified.phone, `${what} If you did not do this, contact the practice.`);
+  }
+
+  async function endOtherSessions(req: Request, user: User): Promise<number> {
+    const { count, generation } = await sessions.invalidateUserSessions(user.id, req.sessionID);
+    // This session stays valid: it moves to the new generation.
+    req.session.generation = generation;
+    return count;
+  }
 
   router.get("/security", async (req, res) => {
     const user = req.user!;
     const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
+    const events = await audit.listEventsForUser(user.id, 20);
     renderPage(res, "account/security", {
       title: "Security settings",
       notice: takeNotice(req),
@@ -53,73 +85,141 @@ export function accountRoutes(deps: AccountDeps) {
       phone: await phone.findVerifiedPhone(user.id),
       recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
       hasSecondFactor: factors.length > 0,
+      defaultMethod: await twoFactor.findLastUsedMethod(user.id),
       // The last factor of a user who must have one cannot be removed.
       canRemoveLastFactor:
         !isSecondFactorRequired(user.role, config) || new Set(factors.map((f) => (f.kind === "app" ? "app" : "phone"))).size > 1,
+      otherSessions: Math.max(0, (await sessions.countUserSessions(user.id)) - 1),
+      events: events.map((event) => ({
+        at: event.occurredAt,
+        what: describeSecurityEvent(event),
+        ip: event.ip ?? "—",
+        browser: describeBrowser(event.userAgent),
+      })),
     });
   });
 
-  // Step-up: the password and, when the user has one, the second factor again.
-  router.get("/confirm", async (req, res) => {
-    const methods = (await twoFactor.listEnrolledMethods(req.user!.id)).filter(
-      (method) => method.kind === "app" || method.kind === "recovery",
-    );
-    renderPage(res, "account/confirm", {
-      title: "Confirm it is you",
-      methods,
-      next: safeReturnPath(req.query.next),
-      error: null,
-    });
+  // ---- Step-up: the password and, when the user has one, the second factor again ----
+
+  async function confirmMethods(userId: number) {
+    return (await twoFactor.listEnrolledMethods(userId)).filter((method) => confirmKinds.includes(method.kind));
+  }
+
+  async function renderConfirm(req: Request, res: Response, next: string, error: string | null, status = 200) {
+    const methods = await confirmMethods(req.user!.id);
+    renderPage(res, "account/confirm", { title: "Confirm it is you", methods, next, error, notice: takeNotice(req) }, status);
+  }
+
+  router.get("/confirm", (req, res) => renderConfirm(req, res, safeReturnPath(req.query.next), null));
+
+  router.post("/confirm/sms", async (req, res) => {
+    const user = req.user!;
+    const next = safeReturnPath(req.body?.next);
+    // The code is bound to an attempt of its own, so it is counted and expires like a login code.
+    req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
+    const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId, requestContext(req));
+    if (result.status === "rate_limited")
+      throw new HttpError(429, "Too many codes were sent. For your safety, sending is paused.", { retryAt: result.retryAt });
+    if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
+    req.session.notice = "We sent a code by SMS. Type it below with your password.";
+    res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}`);
   });
 
   router.post("/confirm", async (req, res) => {
     const user = req.user!;
-    const methods = (await twoFactor.listEnrolledMethods(user.id)).filter(
-      (method) => method.kind === "app" || method.kind === "recovery",
-    );
+    const methods = await confirmMethods(user.id);
     const parsed = parseForm(confirmForm, req.body);
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
-    const again = (error: string, status = 400) =>
-      renderPage(res, "account/confirm", { title: "Confirm it is you", methods, next, error }, status);
-    if (!parsed.ok) return again(parsed.error);
+    if (!parsed.ok) return renderConfirm(req, res, next, parsed.error, 400);
     if (!(await verifyPassword(parsed.data.password, user.passwordHash))) {
       await audit.recordEvent(
         { type: "stepup.failed", actorUserId: user.id, subjectUserId: user.id, details: { reason: "password" } },
         requestContext(req),
       );
-      return again("That password is not right.", 401);
+      return renderConfirm(req, res, next, "That password is not right.", 401);
     }
     if (methods.length > 0) {
-      const kind = parsed.data.method ?? methods[0]!.kind;
-      if (!parsed.data.code) return again("Enter the code from your app (or a recovery code).");
-      const result = await twoFactor.verifyFreshResponse(
-        { userId: user.id, kind, response: parsed.data.code },
-        requestContext(req),
-      );
+      const kind = methods.some((method) => method.kind === parsed.data.method) ? parsed.data.method! : methods[0]!.kind;
+      if (!parsed.data.code) return renderConfirm(req, res, next, "Enter the code as well.", 400);
+      const result =
+        kind === "sms"
+          ? await twoFactor.verifyLoginResponse(
+              { userId: user.id, attemptId: req.session.stepUpAttemptId, kind, response: parsed.data.code },
+              requestContext(req),
+            )
+          : await twoFactor.verifyFreshResponse({ userId: user.id, kind, response: parsed.data.code }, requestContext(req));
       if (result.status === "locked")
         throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
-      if (result.status !== "passed") return again("That code is not right.");
+      if (result.status !== "passed") {
+        const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
+        return renderConfirm(req, res, next, `That code is not right.${hint}`, 400);
+      }
     }
+    delete req.session.stepUpAttemptId;
     req.session.authenticatedAt = clock.now().getTime();
     await saveSession(req);
     await audit.recordEvent({ type: "stepup.passed", actorUserId: user.id, subjectUserId: user.id }, requestContext(req));
     res.redirect(303, next);
   });
 
-  router.use("/2fa/app", stepUp, appEnrolmentRoutes(deps, { basePath: "/account/2fa/app" }));
+  // ---- Password ----
 
-  router.post("/2fa/phone/remove", stepUp, async (req, res) => {
-    await removeFactor(req.user!, "sms", req);
-    req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
+  router.get("/password", stepUp, (req, res) => {
+    renderPage(res, "account/password", {
+      title: "Change your password",
+      error: null,
+      forced: req.user!.mustChangePassword,
+      notice: takeNotice(req),
+    });
+  });
+
+  router.post("/password", requireRecentAuthentication(clock, "/account/password"), async (req, res) => {
+    const user = req.user!;
+    const again = (error: string, status = 400) =>
+      renderPage(res, "account/password", { title: "Change your password", error, forced: user.mustChangePassword }, status);
+    const parsed = parseForm(passwordForm, req.body);
+    if (!parsed.ok) return again(parsed.error);
+    if (!(await verifyPassword(parsed.data.current, user.passwordHash))) return again("Your current password is not right.", 401);
+    if (parsed.data.password !== parsed.data.repeat) return again("The two new passwords are not the same.");
+    const result = await users.changePassword(user, parsed.data.password, requestContext(req));
+    if (!result.ok) return again(result.error);
+    await afterSecurityChange(req, user, "your password was changed.");
+    req.session.notice = "Your password was changed. You were signed out everywhere else.";
     res.redirect(303, "/account/security");
   });
-  router.use("/2fa/phone", stepUp, phoneEnrolmentRoutes(deps, { basePath: "/account/2fa/phone" }));
+
+  // ---- Sessions ----
+
+  router.post("/sessions/end-others", async (req, res) => {
+    const user = req.user!;
+    const ended = await endOtherSessions(req, user);
+    await audit.recordEvent(
+      { type: "sessions.ended_others", actorUserId: user.id, subjectUserId: user.id, details: { count: ended } },
+      requestContext(req),
+    );
+    req.session.notice = ended === 1 ? "1 other session was signed out." : `${ended} other sessions were signed out.`;
+    res.redirect(303, "/account/security");
+  });
+
+  // ---- Second factors ----
+
+  const enrolledHere = (what: string) => async (req: Request) => afterSecurityChange(req, req.user!, what);
+
+  router.use(
+    "/2fa/app",
+    stepUp,
+    appEnrolmentRoutes(deps, {
+      basePath: "/account/2fa/app",
+      onEnrolled: enrolledHere("an authenticator app was set up for your two-step login."),
+    }),
+  );
 
   /**
    * Removes one factor (the phone covers SMS and call). The last factor of a user who must have
    * one cannot go; when nothing is left, the recovery codes go too.
    */
-  async function removeFactor(user: User, kind: "app" | "sms", req: Request) {
+  async function removeFactor(req: Request, kind: "app" | "sms") {
+    const user = req.user!;
     const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
     const remaining = factors.filter((method) => (kind === "app" ? method.kind !== "app" : method.kind === "app"));
     if (remaining.length === 0 && isSecondFactorRequired(user.role, config)) {
@@ -128,21 +228,43 @@ export function accountRoutes(deps: AccountDeps) {
         "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
       );
     }
+    // Warned before the removal, so that a removed phone still hears of it.
+    await afterSecurityChange(
+      req,
+      user,
+      kind === "app"
+        ? "the authenticator app was removed from your two-step login."
+        : "your phone number was removed from your two-step login.",
+    );
     await twoFactor.removeMethod(user.id, kind, requestContext(req));
     if (remaining.length === 0) await twoFactor.removeMethod(user.id, "recovery", requestContext(req));
-    const verified = kind === "app" ? await phone.findVerifiedPhone(user.id) : null;
-    if (verified)
-      await phone.sendSecurityNotice(
-        verified.phone,
-        "the authenticator app was removed from your two-step login. If you did not do this, contact the practice.",
-      );
   }
 
   router.post("/2fa/app/remove", stepUp, async (req, res) => {
-    await removeFactor(req.user!, "app", req);
+    await removeFactor(req, "app");
     req.session.notice = "The authenticator app was removed from your account.";
     res.redirect(303, "/account/security");
   });
+
+  router.post("/2fa/phone/remove", stepUp, async (req, res) => {
+    await removeFactor(req, "sms");
+    req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
+    res.redirect(303, "/account/security");
+  });
+
+  router.use(
+    "/2fa/phone",
+    stepUp,
+    phoneEnrolmentRoutes(deps, {
+      basePath: "/account/2fa/phone",
+      // The phone route itself warns the number it replaced; the new number needs no notice.
+      onEnrolled: async (req) => {
+        await endOtherSessions(req, req.user!);
+      },
+    }),
+  );
+
+  // ---- Recovery codes ----
 
   router.get("/recovery-codes", async (req, res) => {
     renderPage(res, "account/recovery-codes", {

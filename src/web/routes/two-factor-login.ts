@@ -86,9 +86,11 @@ export function twoFactorLoginRoutes({
   router.get("/", async (req, res) => {
     const methods = await twoFactor.listEnrolledMethods(req.user!.id);
     const lockedUntil = await twoFactor.findLockedUntil(req.user!.id);
+    const lastUsed = await twoFactor.findLastUsedMethod(req.user!.id);
     renderPage(res, "two-factor/choose", {
       title: "Second step",
       methods: methods.filter((method) => method.kind !== "recovery"),
+      defaultKind: lastUsed?.kind ?? null,
       hasRecoveryCodes: methods.some((method) => method.kind === "recovery"),
       lockedUntil,
       notice: takeNotice(req),

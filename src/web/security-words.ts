@@ -1,0 +1,83 @@
+import type { AuditEvent } from "../services/audit.js";
+
+// User-facing words for security events, kept together: the security page lists a user's recent
+// events in plain words.
+
+const methodNames: Record<string, string> = {
+  app: "the authenticator app",
+  sms: "an SMS code",
+  call: "a phone call",
+  recovery: "a recovery code",
+  password: "the password",
+  enrolment: "setting up two-step login",
+};
+
+const methodOf = (event: AuditEvent) => methodNames[String(event.details.method ?? "")] ?? "two-step login";
+
+const eventWords: Record<string, (event: AuditEvent) => string> = {
+  "login.succeeded": (event) => `Logged in (${methodOf(event)})`,
+  "login.failed": () => "Failed login: wrong password",
+  "login.password_accepted": () => "Password accepted, second step asked",
+  "login.enrolment_required": () => "Password accepted, two-step login had to be set up",
+  logout: () => "Logged out",
+  "user.created": () => "Account created",
+  "password.changed": () => "Password changed",
+  "sessions.ended_others": () => "Signed out everywhere else",
+  "stepup.passed": () => "Confirmed identity for a security change",
+  "stepup.failed": () => "Wrong password while confirming identity",
+  "2fa.enrolment_started": (event) => `Started setting up ${event.details.method === "app" ? "an authenticator app" : "a phone"}`,
+  "2fa.enrolment_completed": (event) =>
+    event.details.method === "app"
+      ? "Authenticator app set up"
+      : event.details.changed
+        ? "Phone number changed"
+        : "Phone number added",
+  "2fa.removed": (event) =>
+    event.details.method === "app"
+      ? "Authenticator app removed"
+      : event.details.method === "sms"
+        ? "Phone number removed"
+        : "Recovery codes removed",
+  "2fa.code_accepted": (event) => `Second step passed with ${methodOf(event)}`,
+  "2fa.code_refused": (event) => `Wrong code (${methodOf(event)})`,
+  "2fa.recovery_code_used": () => "Recovery code used",
+  "2fa.recovery_codes_generated": () => "Recovery codes created",
+  "2fa.recovery_codes_regenerated": () => "New recovery codes created (the old ones stopped working)",
+  "2fa.locked": () => "Two-step login locked after too many wrong codes",
+  "2fa.attempt_voided": () => "Login stopped after too many wrong codes",
+  "2fa.challenge_sent": (event) => (event.details.channel === "call" ? "Confirmation call placed" : "Code sent by SMS"),
+  "2fa.challenge_failed": (event) => (event.details.channel === "call" ? "Confirmation call failed" : "SMS could not be sent"),
+  "2fa.send_limited": () => "Too many codes or calls asked for: sending paused",
+  "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
+  "2fa.reset": () => "Two-step login reset by the practice",
+};
+
+export function describeSecurityEvent(event: AuditEvent): string {
+  return eventWords[event.type]?.(event) ?? event.type.replace(/[._]/g, " ");
+}
+
+/** "Chrome on Android": enough to recognise one's own device, from the User-Agent header. */
+export function describeBrowser(userAgent: string | null): string {
+  if (!userAgent) return "Unknown browser";
+  const browser = /Edg\//.test(userAgent)
+    ? "Edge"
+    : /Firefox\//.test(userAgent)
+      ? "Firefox"
+      : /Chrom(e|ium)\//.test(userAgent)
+        ? "Chrome"
+        : /Safari\//.test(userAgent)
+          ? "Safari"
+          : "A browser";
+  const system = /Android/.test(userAgent)
+    ? "Android"
+    : /iPhone|iPad/.test(userAgent)
+      ? "iPhone or iPad"
+      : /Windows/.test(userAgent)
+        ? "Windows"
+        : /Mac OS X/.test(userAgent)
+          ? "Mac"
+          : /Linux/.test(userAgent)
+            ? "Linux"
+            : null;
+  return system ? `${browser} on ${system}` : browser;
+}

@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type request from "supertest";
+import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { csrfFrom, logIn, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
+
+// The account security page: adding, replacing and removing methods, step-up, password,
+// sessions. Phone messages go to the development outbox, read here from its table.
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp();
+});
+after(() => t.close());
+
+async function lastSms(to?: string): Promise<{ to: string; body: string }> {
+  const { rows } = await t.database.db.query(
+    "SELECT to_number, body FROM phone_outbox WHERE kind = 'sms' AND ($1::text IS NULL OR to_number = $1) ORDER BY id DESC LIMIT 1",
+    [to ?? null],
+  );
+  return { to: String(rows[0]?.to_number), body: String(rows[0]?.body) };
+}
+const codeIn = (body: string) => body.match(/\b(\d{6})\b/)?.[1] ?? "";
+
+async function addPhone(agent: request.Agent, typed: string) {
+  const sent = await submitForm(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: typed });
+  assert.equal(
+    sent.headers.location,
+    "/account/2fa/phone/verify",
+    `${sent.status} ${sent.text.match(/<main[\s\S]*<\/main>/)?.[0]}`,
+  );
+  const { body } = await lastSms();
+  return submitForm(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code: codeIn(body) });
+}
+
+async function addApp(agent: request.Agent) {
+  const page = await agent.get("/account/2fa/app");
+  const secret = page.text.match(/<code class="secret" id="secret">([A-Z2-7 ]+)<\/code>/)![1]!.replace(/\s+/g, "");
+  const done = await agent
+    .post("/account/2fa/app")
+    .type("form")
+    .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
+  return { secret, done };
+}
+
+describe("a patient manages their methods", () => {
+  test("adds a phone and an app, removes the app, changes the phone", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    const phoneAdded = await addPhone(agent, "06 12121212");
+    assert.match(phoneAdded.text, /Your recovery codes/, "the first factor brings recovery codes");
+    const { done } = await addApp(agent);
+    assert.equal(done.headers.location, "/account/security", "a second factor keeps the codes");
+    let security = await agent.get("/account/security");
+    assert.match(security.text, /Set up \d/);
+    assert.match(security.text, /\+31 6 •••• ••12, verified/);
+    assert.match(security.text, /10 left/);
+
+    const removed = await submitForm(agent, "/account/security", "/account/2fa/app/remove", {});
+    assert.equal(removed.headers.location, "/account/security");
+    security = await agent.get("/account/security");
+    assert.match(security.text, /The authenticator app was removed/);
+    assert.match((await lastSms("+31612121212")).body, /authenticator app was removed/);
+
+    await addPhone(agent, "+31 6 3434 3434");
+    assert.match((await lastSms("+31612121212")).body, /changed to \+31 6 •••• ••34/, "the old number is told");
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, "+31634343434");
+    security = await agent.get("/account/security");
+    assert.match(security.text, /Phone number changed/);
+    assert.match(security.text, /Authenticator app removed/);
+  });
+
+  test("after 5 minutes a change asks again for the password and the current second factor (SMS)", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    await addPhone(agent, "06 56565656");
+    t.clock.advanceMinutes(6);
+    await agent.get("/account/security");
+    const refused = await submitForm(agent, "/account/security", "/account/2fa/phone/remove", {});
+    assert.match(refused.headers.location!, /^\/account\/confirm\?next=%2Faccount%2Fsecurity/);
+    assert.ok(await t.services.phone.findVerifiedPhone(user.id), "nothing removed yet");
+    const confirmPage = await agent.get(refused.headers.location!);
+    assert.match(confirmPage.text, /Send me a code by SMS/);
+    const withoutCode = await agent
+      .post("/account/confirm")
+      .type("form")
+      .send({ password: user.password, next: "/account/security", _csrf: csrfFrom(confirmPage.text) });
+    assert.equal(withoutCode.status, 400);
+    await agent
+      .post("/account/confirm/sms")
+      .type("form")
+      .send({ next: "/account/security", _csrf: csrfFrom(confirmPage.text) });
+    const code = codeIn((await lastSms("+31656565656")).body);
+    const wrongPassword = await agent
+      .post("/account/confirm")
+      .type("form")
+      .send({
+        password: "not my password at all",
+        method: "sms",
+        code,
+        next: "/account/security",
+        _csrf: csrfFrom(confirmPage.text),
+      });
+    assert.equal(wrongPassword.status, 401);
+    const confirmed = await agent
+      .post("/account/confirm")
+      .type("form")
+      .send({ password: user.password, method: "sms", code, next: "/account/security", _csrf: csrfFrom(confirmPage.text) });
+    assert.equal(confirmed.headers.location, "/account/security");
+    const removed = await submitForm(agent, "/account/security", "/account/2fa/phone/remove", {});
+    assert.equal(removed.headers.location, "/account/security");
+    assert.equal(await t.services.phone.findVerifiedPhone(user.id), null);
+    assert.equal(await t.services.recoveryCodes.countRemainingCodes(user.id), 0, "no factor left: no codes either");
+  });
+});
+
+describe("sessions and password", () => {
+  test("sign out everywhere else ends the other sessions at once", async () => {
+    const user = await t.createUser("patient");
+    const first = await logIn(t.app, user.email, user.password);
+    const second = await logIn(t.app, user.email, user.password);
+    assert.equal((await second.agent.get("/patient")).status, 200);
+    const security = await first.agent.get("/account/security");
+    assert.match(security.text, /in 1 other place/);
+    const ended = await first.agent
+      .post("/account/sessions/end-others")
+      .type("form")
+      .send({ _csrf: csrfFrom(security.text) });
+    assert.equal(ended.headers.location, "/account/security");
+    assert.equal((await second.agent.get("/patient")).headers.location, "/login", "the second agent's cookie stopped working");
+    assert.equal((await first.agent.get("/patient")).status, 200, "this session goes on");
+  });
+
+  test("a session written back by a request still in flight stays revoked", async () => {
+    const user = await t.createUser("patient");
+    const second = await logIn(t.app, user.email, user.password);
+    await second.agent.get("/patient");
+    // The other session as it stands now, before this one exists.
+    const { rows: saved } = await t.database.db.query(
+      "SELECT sid, sess, expire FROM session WHERE (sess::jsonb ->> 'userId') = $1",
+      [String(user.id)],
+    );
+    const first = await logIn(t.app, user.email, user.password);
+    const security = await first.agent.get("/account/security");
+    await first.agent
+      .post("/account/sessions/end-others")
+      .type("form")
+      .send({ _csrf: csrfFrom(security.text) });
+    // As express-session does at the end of a request that began before the revocation.
+    for (const row of saved) {
+      await t.database.db.query(
+        "INSERT INTO session (sid, sess, expire) VALUES ($1, $2, $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess",
+        [row.sid, JSON.stringify(row.sess), row.expire],
+      );
+    }
+    assert.equal((await second.agent.get("/patient")).headers.location, "/login");
+    assert.equal((await first.agent.get("/patient")).status, 200);
+  });
+
+  test("a password change ends other sessions and tells the phone", async () => {
+    const user = await t.createUser("patient");
+    await t.database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, '+31678787878', now())", [
+      user.id,
+    ]);
+    const other = await logIn(t.app, user.email, user.password);
+    const { agent } = await logIn(t.app, user.email, user.password);
+    // Both sessions need the SMS step first.
+    for (const session of [other.agent, agent]) {
+      await submitForm(session, "/login/2fa", "/login/2fa/sms/send", {});
+      t.clock.advanceSeconds(31);
+      const code = codeIn((await lastSms("+31678787878")).body);
+      assert.equal((await submitForm(session, "/login/2fa/sms", "/login/2fa/sms", { code })).headers.location, "/");
+    }
+    const mismatch = await submitForm(agent, "/account/password", "/account/password", {
+      current: user.password,
+      password: "a brand new passphrase",
+      repeat: "something else",
+    });
+    assert.equal(mismatch.status, 400);
+    assert.match(mismatch.text, /not the same/);
+    const weak = await submitForm(agent, "/account/password", "/account/password", {
+      current: user.password,
+      password: "qwerty123456",
+      repeat: "qwerty123456",
+    });
+    assert.match(weak.text, /most common passwords/);
+    const changed = await submitForm(agent, "/account/password", "/account/password", {
+      current: user.password,
+      password: "a brand new passphrase",
+      repeat: "a brand new passphrase",
+    });
+    assert.equal(changed.headers.location, "/account/security");
+    assert.equal((await other.agent.get("/patient")).headers.location, "/login");
+    assert.match((await lastSms("+31678787878")).body, /your password was changed/);
+    assert.equal((await logIn(t.app, user.email, user.password)).response.status, 401, "the old password is dead");
+  });
+
+  test("a user whose password was set by an admin must change it before anything else", async () => {
+    const user = await t.createUser("patient");
+    await t.database.db.query("UPDATE users SET must_change_password = true WHERE id = $1", [user.id]);
+    const { agent } = await logIn(t.app, user.email, user.password);
+    for (const path of ["/", "/patient", "/account/security"]) {
+      const response = await agent.get(path);
+      assert.equal(response.headers.location, path === "/" ? "/account/password" : "/account/password", path);
+    }
+    const page = await agent.get("/account/password");
+    assert.match(page.text, /temporary password/);
+    const changed = await submitForm(agent, "/account/password", "/account/password", {
+      current: user.password,
+      password: "my own chosen passphrase",
+      repeat: "my own chosen passphrase",
+    });
+    assert.equal(changed.headers.location, "/account/security");
+    assert.equal((await agent.get("/patient")).status, 200);
+  });
+});
+
+describe("doctors and role changes", () => {
+  test("a doctor may remove one of two factors but never the last", async () => {
+    const doctor: TestUser = await t.createUser("doctor");
+    const { agent } = await t.logIn(doctor);
+    await addPhone(agent, "06 24242424");
+    let security = await agent.get("/account/security");
+    assert.match(security.text, /action="\/account\/2fa\/app\/remove"/);
+    await submitForm(agent, "/account/security", "/account/2fa/app/remove", {});
+    security = await agent.get("/account/security");
+    assert.doesNotMatch(security.text, /action="\/account\/2fa\/phone\/remove"/, "the last factor has no remove button");
+    const refused = await agent
+      .post("/account/2fa/phone/remove")
+      .type("form")
+      .send({ _csrf: csrfFrom(security.text) });
+    assert.equal(refused.status, 403);
+    assert.ok(await t.services.phone.findVerifiedPhone(doctor.id));
+  });
+
+  test("a patient made doctor must enrol at their next request", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    assert.equal((await agent.get("/patient")).status, 200);
+    await t.database.db.query("UPDATE users SET role = 'doctor' WHERE id = $1", [user.id]);
+    assert.equal((await agent.get("/doctor")).headers.location, "/enrol");
+    assert.equal((await agent.get("/account/security")).headers.location, "/enrol");
+    assert.equal((await agent.get("/enrol")).status, 200);
+  });
+});
