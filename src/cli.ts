@@ -15,6 +15,8 @@ Commands:
   migrate                                   apply pending database migrations
   user create --email E --name N --role R   create a user (R: patient, doctor or admin);
                                             the password comes from PORTAL_PASSWORD or a prompt
+  user reset-2fa --email E --reason R       remove all second factors and recovery codes of a user
+                                            and end their sessions (for when no admin can log in)
   demo                                      create the demo accounts and print them
 
 The database is DATABASE_URL, or the embedded one under DATA_DIR (default ./data) when it is unset.`;
@@ -105,6 +107,28 @@ async function createUserCommand(config: Config, args: string[]) {
   });
 }
 
+async function resetSecondFactorCommand(config: Config, args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: "string" }, reason: { type: "string" } },
+    strict: true,
+  });
+  const reason = values.reason?.trim();
+  if (!values.email || !reason) throw new UsageError("user reset-2fa needs --email and --reason.");
+  return withServices(config, async (services) => {
+    const user = await services.users.findUserByEmail(values.email!);
+    if (!user) {
+      console.error(`No user has the email address ${values.email}. Nothing was changed.`);
+      return 1;
+    }
+    // No admin acted: the audit event has no actor, and the reason says why.
+    const result = await services.admin.resetSecondFactor(null, user.id, reason, noRequestContext);
+    if (!result.ok) throw new Error(result.error);
+    console.log(result.message);
+    return 0;
+  });
+}
+
 async function demo(config: Config) {
   if (config.isProduction) throw new UsageError("Demo accounts are never created in production.");
   await withServices(config, async (services) => {
@@ -122,6 +146,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const config = loadConfig(process.env, () => undefined);
     if (command === "migrate" && rest.length === 0) await migrate(config);
     else if (command === "user" && rest[0] === "create") await createUserCommand(config, rest.slice(1));
+    else if (command === "user" && rest[0] === "reset-2fa") return await resetSecondFactorCommand(config, rest.slice(1));
     else if (command === "demo" && rest.length === 0) await demo(config);
     else throw new UsageError(`Unknown command: ${argv.join(" ")}`);
     return 0;

@@ -41,7 +41,23 @@ export function createServices(deps: ServiceDeps) {
     audit,
     methods: [phone.smsMethod, phone.callMethod, totp.method, recoveryCodes.method],
   });
-  const admin = createAdminService({ ...deps, audit, users, sessions, twoFactor });
+  const admin = createAdminService(
+    { ...deps, audit, users, sessions, twoFactor },
+    {
+      // The old number hears of a reset: a reset asked for by someone else does not go unnoticed.
+      oldPhoneWarning: {
+        collectPhoneNumbers: async (userId, tx) =>
+          [await phone.findPhoneNumberIn(tx, userId)].filter((n): n is string => n !== null),
+        sendResetWarning: async (number) => {
+          const sent = await phone.sendSecurityNotice(
+            number,
+            "your two-step login was reset by the practice. If you did not ask for this, contact the practice.",
+          );
+          if (!sent) throw new Error("the warning SMS could not be sent");
+        },
+      },
+    },
+  );
   return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin };
 }
 

@@ -455,6 +455,12 @@ export function createPhoneFactor({
     }
   }
 
+  /** The verified number, read inside the caller's transaction (before a reset removes it). */
+  async function findPhoneNumberIn(tx: Queryable, userId: number): Promise<string | null> {
+    const { rows } = await tx.query("SELECT phone_e164 FROM phone_factors WHERE user_id = $1", [userId]);
+    return (rows[0]?.phone_e164 as string | undefined) ?? null;
+  }
+
   const isEnrolled = async (userId: number) => (await findVerifiedPhone(userId)) !== null;
 
   const smsMethod: SecondFactorMethod = {
@@ -496,5 +502,6 @@ export function createPhoneFactor({
     startPhoneEnrolment,
     confirmPhoneEnrolment,
     sendSecurityNotice,
+    findPhoneNumberIn,
   };
 }
