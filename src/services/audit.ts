@@ -60,11 +60,11 @@ export function createAuditLog({ db, clock }: { db: Database; clock: Clock }) {
     );
   }
 
-  async function listEventsForUser(userId: number, limit = 20): Promise<AuditEvent[]> {
+  async function listEventsForUser(userId: number, limit = 20, excludedTypes: string[] = []): Promise<AuditEvent[]> {
     const { rows } = await db.query(
-      `SELECT * FROM audit_events WHERE subject_user_id = $1 OR actor_user_id = $1
+      `SELECT * FROM audit_events WHERE (subject_user_id = $1 OR actor_user_id = $1) AND NOT (event_type = ANY($3::text[]))
        ORDER BY occurred_at DESC, id DESC LIMIT $2`,
-      [userId, limit],
+      [userId, limit, excludedTypes],
     );
     return rows.map(mapAuditRow);
   }

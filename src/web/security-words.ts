@@ -8,14 +8,17 @@ const methodNames: Record<string, string> = {
   sms: "an SMS code",
   call: "a phone call",
   recovery: "a recovery code",
-  password: "the password",
-  enrolment: "setting up two-step login",
 };
 
 const methodOf = (event: AuditEvent) => methodNames[String(event.details.method ?? "")] ?? "two-step login";
 
 const eventWords: Record<string, (event: AuditEvent) => string> = {
-  "login.succeeded": (event) => `Logged in (${methodOf(event)})`,
+  "login.succeeded": (event) =>
+    event.details.method === "password"
+      ? "Logged in with the password only"
+      : event.details.method === "enrolment"
+        ? "Logged in after setting up two-step login"
+        : `Logged in with ${methodOf(event)}`,
   "login.failed": () => "Failed login: wrong password",
   "login.password_accepted": () => "Password accepted, second step asked",
   "login.enrolment_required": () => "Password accepted, two-step login had to be set up",

@@ -46,7 +46,7 @@ test("the demo patient logs in, sees their home page and logs out", async () => 
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await page.waitForURL(`${server.baseUrl}/login`);
+  await page.waitForURL(`${server.baseUrl}/login?signed_out=1`);
   await screenshot(page, "login", "04-logged-out");
   await page.goto(`${server.baseUrl}/patient`);
   assert.equal(new URL(page.url()).pathname, "/login", "the old session no longer opens the home page");

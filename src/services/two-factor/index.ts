@@ -233,12 +233,12 @@ export function createTwoFactorService({
   async function findLastUsedMethod(userId: number): Promise<SecondFactorMethod | null> {
     const { rows } = await db.query(
       `SELECT details ->> 'method' AS method FROM audit_events
-       WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' IN ('app', 'sms', 'call')
+       WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' IN ('app', 'sms', 'call', 'recovery')
        ORDER BY occurred_at DESC, id DESC LIMIT 1`,
       [userId],
     );
     const method = rows[0] ? findMethod(String(rows[0].method)) : undefined;
-    return method && (await method.isEnrolled(userId)) ? method : null;
+    return method && method.kind !== "recovery" && (await method.isEnrolled(userId)) ? method : null;
   }
 
   /** Removes one method of a user (their own choice), in one transaction with its audit event. */

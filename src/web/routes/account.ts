@@ -48,6 +48,9 @@ export interface AccountDeps {
   recoveryCodes: RecoveryCodes;
 }
 
+// Steps inside one login, which "Logged in (…)" already tells.
+const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2fa.challenge_sent"];
+
 // Methods that can confirm a security change: what the user can type, plus SMS.
 const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
@@ -77,7 +80,7 @@ export function accountRoutes(deps: AccountDeps) {
   router.get("/security", async (req, res) => {
     const user = req.user!;
     const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
-    const events = await audit.listEventsForUser(user.id, 20);
+    const events = await audit.listEventsForUser(user.id, 20, hiddenSecurityEvents);
     renderPage(res, "account/security", {
       title: "Security settings",
       notice: takeNotice(req),
@@ -265,6 +268,14 @@ export function accountRoutes(deps: AccountDeps) {
   );
 
   // ---- Recovery codes ----
+
+  // Where a login with a recovery code lands: how many are left, and a nudge when few are.
+  router.get("/recovery-code-used", async (req, res) => {
+    renderPage(res, "two-factor/recovery-used", {
+      title: "Recovery code used",
+      remaining: await recoveryCodes.countRemainingCodes(req.user!.id),
+    });
+  });
 
   router.get("/recovery-codes", async (req, res) => {
     renderPage(res, "account/recovery-codes", {

@@ -86,7 +86,7 @@ export function authRoutes({
     }
     await destroySession(req);
     res.set("Clear-Site-Data", '"cookies"');
-    res.redirect(303, "/login");
+    res.redirect(303, "/login?signed_out=1");
   });
 
   return router;

@@ -6,7 +6,6 @@ import type { LoginService } from "../../services/login.js";
 import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from "../../services/two-factor/index.js";
 import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
-import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
@@ -44,14 +43,12 @@ export function twoFactorLoginRoutes({
   users,
   twoFactor,
   login,
-  recoveryCodes,
   phone,
   clock,
 }: {
   users: UserService;
   twoFactor: TwoFactorService;
   login: LoginService;
-  recoveryCodes: RecoveryCodes;
   phone: PhoneFactor;
   clock: Clock;
 }) {
@@ -90,7 +87,8 @@ export function twoFactorLoginRoutes({
     renderPage(res, "two-factor/choose", {
       title: "Second step",
       methods: methods.filter((method) => method.kind !== "recovery"),
-      defaultKind: lastUsed?.kind ?? null,
+      defaultKind:
+        lastUsed?.kind ?? (methods.filter((method) => method.kind !== "recovery").length === 1 ? methods[0]!.kind : null),
       hasRecoveryCodes: methods.some((method) => method.kind === "recovery"),
       lockedUntil,
       notice: takeNotice(req),
@@ -101,12 +99,7 @@ export function twoFactorLoginRoutes({
     const user = req.user!;
     await startUserSession(req, user, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), kind);
-    if (kind === "recovery") {
-      const remaining = await recoveryCodes.countRemainingCodes(user.id);
-      res.locals.user = user;
-      return renderPage(res, "two-factor/recovery-used", { title: "Recovery code used", remaining });
-    }
-    res.redirect(303, "/");
+    res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : "/");
   }
 
   async function answerVerification(
