@@ -48,6 +48,7 @@ export function createApp(deps: AppDeps): App {
   const { requireUser, requireRole } = createGuards({ ...services, config });
 
   const app = express();
+  app.set("env", config.nodeEnv);
   app.set("trust proxy", config.trustProxy);
   app.set("view engine", "ejs");
   app.set("views", viewsDir);
@@ -78,7 +79,7 @@ export function createApp(deps: AppDeps): App {
 
   app.use(noStore);
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use(createSessionMiddleware({ config, db }));
+  app.use(createSessionMiddleware({ config, db, logger }));
   app.use(enforceSessionTimeouts(clock));
   app.use(checkOrigin(config));
   app.use(csrfProtection);

@@ -37,7 +37,7 @@ const connectionErrorCodes = new Set([
   "08006",
 ]);
 
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: string }).code;
   if (code && connectionErrorCodes.has(code)) return true;

@@ -341,7 +341,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
     const { count: sessionsEnded } = await sessions.invalidateUserSessions(userId);
     const needsEnrolment = isSecondFactorRequired(role, config) && !(await twoFactor.hasSecondFactor(userId));
     const parts = [`The role changed from ${outcome.from} to ${role}.`];
-    if (sessionsEnded > 0) parts.push(`${sessionsEnded} active session(s) ended.`);
+    if (sessionsEnded > 0) parts.push(`${plural(sessionsEnded, "active session")} ended.`);
     if (outcome.linksRemoved > 0) parts.push(`${outcome.linksRemoved} doctor–patient link(s) were removed.`);
     if (needsEnrolment) parts.push("They will set up two-step login at their next login.");
     return { ok: true, message: parts.join(" "), sessionsEnded };
@@ -361,7 +361,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
     // Also when it was disabled already: a session must not outlive a disabled account.
     const { count: ended } = await sessions.invalidateUserSessions(userId);
     if (!disabled) return { ok: true, message: "The account was already disabled." };
-    return { ok: true, message: `The account is disabled; ${ended} active session(s) ended.` };
+    return { ok: true, message: `The account is disabled; ${plural(ended, "active session")} ended.` };
   }
 
   async function enableUser(adminId: number, userId: number, context: RequestContext): Promise<ActionResult> {
@@ -654,15 +654,19 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
 }
 
 /** A plain sentence about a reset, for the admin page and the command line. */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 export function describeSecondFactorReset(reset: SecondFactorReset): string {
   const removed = [
     ...reset.removedMethods.map((method) => method.label.replace(/^With an? /i, "").replace(/^By /i, "")),
-    ...(reset.recoveryCodesRemoved > 0 ? [`${reset.recoveryCodesRemoved} recovery code(s)`] : []),
+    ...(reset.recoveryCodesRemoved > 0 ? [plural(reset.recoveryCodesRemoved, "recovery code")] : []),
   ];
   const parts = [
-    `The second factor of ${reset.user.name} (${reset.user.email}) was reset.`,
-    removed.length ? `Removed: ${removed.join(", ")}.` : "They had no second factor or recovery codes.",
-    `${reset.sessionsEnded} active session(s) ended.`,
+    `Two-step login of ${reset.user.name} (${reset.user.email}) was reset.`,
+    removed.length ? `Removed: ${removed.join(", ")}.` : "They had no methods or recovery codes.",
+    `${plural(reset.sessionsEnded, "active session")} ended.`,
   ];
   if (reset.phoneWarnings.sent > 0) parts.push("The old phone number was warned by SMS.");
   if (reset.phoneWarnings.failed > 0) parts.push("Warning the old phone number failed.");

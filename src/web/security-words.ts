@@ -53,6 +53,15 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "2fa.send_limited": () => "Too many codes or calls asked for: sending paused",
   "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
   "2fa.reset": () => "Two-step login reset by the practice",
+  "login.rate_limited": () => "Login refused: too many failures from one network",
+  "admin.user_created": () => "Account created by an admin",
+  "admin.role_changed": (event) => `Role changed from ${event.details.from} to ${event.details.to}`,
+  "admin.user_disabled": () => "Account disabled by an admin",
+  "admin.user_enabled": () => "Account enabled by an admin",
+  "admin.user_unlocked": () => "Account unlocked by an admin",
+  "admin.patient_assigned": () => "Patient linked to a doctor",
+  "admin.patient_unassigned": () => "Patient unlinked from a doctor",
+  "admin.audit_exported": () => "Audit log exported",
 };
 
 export function describeSecurityEvent(event: AuditEvent): string {

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import session from "express-session";
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
+import type { Logger } from "../logger.js";
 import type { Clock } from "../services/clock.js";
 import type { User } from "../services/users.js";
 
@@ -49,7 +50,15 @@ export function sessionCookieName(config: Config): string {
   return config.isProduction ? "__Host-portal.sid" : "portal.sid";
 }
 
-export function createSessionMiddleware({ config, db }: { config: Config; db: Database }): RequestHandler {
+export function createSessionMiddleware({
+  config,
+  db,
+  logger,
+}: {
+  config: Config;
+  db: Database;
+  logger: Logger;
+}): RequestHandler {
   const PgStore = connectPgSimple(session);
   return session({
     name: sessionCookieName(config),
@@ -61,6 +70,7 @@ export function createSessionMiddleware({ config, db }: { config: Config; db: Da
       // The app enforces the 15-minute idle and 8-hour absolute limits; the store keeps rows no longer.
       ttl: absoluteTimeoutMs / 1000,
       pruneSessionInterval: false,
+      errorLog: (...args: unknown[]) => logger.warn({ detail: args.map(String).join(" ") }, "session store error"),
     }),
     resave: false,
     saveUninitialized: false,

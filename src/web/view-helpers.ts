@@ -1,5 +1,6 @@
 import type { RequestHandler } from "express";
 import type { Config } from "../config.js";
+import { describeBrowser, describeSecurityEvent } from "./security-words.js";
 
 /** Locals every view may use. */
 export function viewHelpers(config: Config): RequestHandler {
@@ -11,6 +12,8 @@ export function viewHelpers(config: Config): RequestHandler {
     res.locals.user = undefined;
     res.locals.formatDateTime = (date: Date) => timeFormat.format(date);
     res.locals.formatClock = (date: Date) => clockFormat.format(date);
+    res.locals.describeEvent = describeSecurityEvent;
+    res.locals.describeBrowser = describeBrowser;
     next();
   };
 }

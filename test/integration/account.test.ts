@@ -127,7 +127,11 @@ describe("sessions and password", () => {
       .type("form")
       .send({ _csrf: csrfFrom(security.text) });
     assert.equal(ended.headers.location, "/account/security");
-    assert.equal((await second.agent.get("/patient")).headers.location, "/login", "the second agent's cookie stopped working");
+    assert.equal(
+      (await second.agent.get("/patient")).headers.location,
+      "/login?ended=1",
+      "the second agent's cookie stopped working",
+    );
     assert.equal((await first.agent.get("/patient")).status, 200, "this session goes on");
   });
 
@@ -153,7 +157,7 @@ describe("sessions and password", () => {
         [row.sid, JSON.stringify(row.sess), row.expire],
       );
     }
-    assert.equal((await second.agent.get("/patient")).headers.location, "/login");
+    assert.equal((await second.agent.get("/patient")).headers.location, "/login?ended=1");
     assert.equal((await first.agent.get("/patient")).status, 200);
   });
 
@@ -190,7 +194,7 @@ describe("sessions and password", () => {
       repeat: "a brand new passphrase",
     });
     assert.equal(changed.headers.location, "/account/security");
-    assert.equal((await other.agent.get("/patient")).headers.location, "/login");
+    assert.equal((await other.agent.get("/patient")).headers.location, "/login?ended=1");
     assert.match((await lastSms("+31678787878")).body, /your password was changed/);
     assert.equal((await logIn(t.app, user.email, user.password)).response.status, 401, "the old password is dead");
   });

@@ -85,7 +85,7 @@ describe("password login", () => {
       decodeURIComponent(before!.split("=")[1]!).slice(2).split(".")[0],
     ]);
     assert.equal(rows.length, 0, "the pre-login session row is gone");
-    assert.equal((await request(t.app).get("/patient").set("Cookie", before!)).headers.location, "/login");
+    assert.equal((await request(t.app).get("/patient").set("Cookie", before!)).headers.location, "/login?ended=1");
   });
 
   test("login success and logout are audited", async () => {
@@ -144,7 +144,7 @@ describe("logout", () => {
     assert.equal(out.status, 303);
     assert.equal(out.headers["clear-site-data"], '"cookies"');
     const replay = await request(t.app).get("/patient").set("Cookie", cookie);
-    assert.equal(replay.headers.location, "/login");
+    assert.equal(replay.headers.location, "/login?ended=1");
   });
 
   test("is not possible by GET", async () => {

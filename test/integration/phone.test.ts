@@ -337,7 +337,7 @@ describe("logging in by phone call", () => {
     assert.match(page.text, /contact the practice/);
     const next = await post(agent, "/login/2fa/call", "/login/2fa/call/continue");
     assert.equal(next.headers.location, "/login");
-    assert.equal((await agent.get("/patient")).headers.location, "/login");
+    assert.equal((await agent.get("/patient")).headers.location, "/login?ended=1");
     assert.ok((await auditTypes(user.id)).includes("2fa.call_denied"));
   });
 

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Config } from "../../config.js";
-import { DatabaseUnavailableError } from "../../db/database.js";
+import { DatabaseUnavailableError, isConnectionError } from "../../db/database.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
@@ -20,7 +20,8 @@ export const notFound: RequestHandler = (_req, _res, next) => next(new NotFoundE
 
 function describe(error: unknown): { status: number; message: string; retryAt?: Date } {
   if (error instanceof HttpError) return { status: error.status, message: error.message, retryAt: error.details.retryAt };
-  if (error instanceof DatabaseUnavailableError) {
+  // Libraries with their own queries (the session store, the rate limiter) throw pg's errors as they are.
+  if (error instanceof DatabaseUnavailableError || isConnectionError(error)) {
     return {
       status: 503,
       message: "The portal cannot reach its database just now. Nothing was changed. Please try again in a minute.",

@@ -5,7 +5,7 @@ import { ForbiddenError } from "../../services/errors.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
-import { regenerateSession, saveSession } from "../session.js";
+import { regenerateSession, saveSession, sessionCookieName } from "../session.js";
 
 declare global {
   namespace Express {
@@ -22,7 +22,10 @@ export function createGuards({ users, twoFactor, config }: { users: UserService;
     res.set("Cache-Control", "no-store");
     const current = req.session;
     if (!current?.userId) {
-      return res.redirect(req.sessionExpired ? "/login?expired=1" : "/login");
+      // A session cookie whose session is gone (ended by logout elsewhere, a reset, "sign out
+      // everywhere else"): the login page says so. A visitor's own login-page session has a token.
+      const hadSession = !!req.get("cookie")?.includes(`${sessionCookieName(config)}=`) && !current?.csrfToken;
+      return res.redirect(req.sessionExpired ? "/login?expired=1" : hadSession ? "/login?ended=1" : "/login");
     }
     if (current.stage === "password") return res.redirect("/login/2fa");
     if (current.stage === "enrol") return res.redirect("/enrol");
@@ -31,7 +34,7 @@ export function createGuards({ users, twoFactor, config }: { users: UserService;
     const isRevoked = !!user && (current.generation ?? 0) !== user.sessionGeneration;
     if (!user || user.disabledAt || isRevoked) {
       await regenerateSession(req);
-      return res.redirect("/login");
+      return res.redirect("/login?ended=1");
     }
     // A role that now requires a second factor (an admin changed it) takes effect at once.
     if (isSecondFactorRequired(user.role, config) && !(await twoFactor.hasSecondFactor(user.id))) {

@@ -118,7 +118,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     req: Request,
     res: Response,
     userId: number,
-    extra: { error?: string; status?: number; reason?: string } = {},
+    extra: { error?: string; status?: number; reason?: string; reasonError?: string } = {},
   ) {
     const details = await admin.findUserDetails(userId);
     if (!details) throw new NotFoundError("There is no user with that number.");
@@ -132,6 +132,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
         roles: roleValues,
         recentEvents: await audit.listEventsForUser(userId, 10),
         reason: extra.reason ?? "",
+        reasonError: extra.reasonError ?? null,
         maxResetReasonLength,
         notice: takeNotice(req),
         error: extra.error ?? null,
@@ -231,10 +232,11 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const userId = parseUserId(req.params.id);
     const parsed = parseForm(resetForm, req.body);
     const reason = typeof req.body?.reason === "string" ? req.body.reason.slice(0, maxResetReasonLength) : "";
-    if (!parsed.ok) return renderUserPage(req, res, userId, { error: parsed.error, status: 400, reason });
+    // The problem is shown beside the reason field, which the page scrolls to.
+    if (!parsed.ok) return renderUserPage(req, res, userId, { reasonError: parsed.error, status: 400, reason });
     const result = await admin.resetSecondFactor(req.user!.id, userId, parsed.data.reason, requestContext(req));
     if (!result.ok && result.status === 400)
-      return renderUserPage(req, res, userId, { error: result.error, status: 400, reason });
+      return renderUserPage(req, res, userId, { reasonError: result.error, status: 400, reason });
     await finishAction(req, res, userId, result);
   });
 
@@ -298,7 +300,15 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       return renderPage(
         res,
         "admin/audit",
-        { title: "Audit log", filters: {}, eventTypes, result: null, csvHref: "/admin/audit.csv", error: parsed.error },
+        {
+          title: "Audit log",
+          wide: true,
+          filters: {},
+          eventTypes,
+          result: null,
+          csvHref: "/admin/audit.csv",
+          error: parsed.error,
+        },
         400,
       );
     }
@@ -306,6 +316,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const result = await admin.findAuditEvents(toAuditFilters(parsed.data), Number(page ?? 1));
     renderPage(res, "admin/audit", {
       title: "Audit log",
+      wide: true,
       filters,
       eventTypes,
       result,

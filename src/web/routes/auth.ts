@@ -1,4 +1,4 @@
-import { Router } from "express";
+import { type Request, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -17,6 +17,15 @@ const loginForm = z.object({ email: emailField, password: passwordField, _csrf: 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
 
+/** Why the visitor is on the login page, when they did not come of their own accord. */
+function loginPageNotice(req: Request): string | null {
+  if (req.sessionExpired || req.query.expired === "1")
+    return "Your session ended because it was inactive for a while. Please log in again.";
+  if (req.query.ended === "1") return "Your session has ended. Please log in again.";
+  if (req.query.signed_out === "1") return "You are logged out.";
+  return null;
+}
+
 export function authRoutes({
   login,
   audit,
@@ -34,10 +43,7 @@ export function authRoutes({
 
   router.get("/login", (req, res) => {
     if (req.session.userId && req.session.stage === "complete") return res.redirect("/");
-    const expired = req.sessionExpired || req.query.expired === "1";
-    const notice =
-      takeNotice(req) ?? (expired ? "Your session ended because it was inactive for a while. Please log in again." : null);
-    renderPage(res, "auth/login", { title: "Log in", email: "", error: null, notice });
+    renderPage(res, "auth/login", { title: "Log in", email: "", error: null, notice: takeNotice(req) ?? loginPageNotice(req) });
   });
 
   router.post("/login", async (req, res) => {

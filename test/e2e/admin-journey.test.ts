@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { ensureDemoAccounts } from "../../src/services/demo.js";
+import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { startTestApp, type TestApp } from "../support/app.js";
+import { launchChromium, screenshot, seriousAccessibilityProblems, serveApp } from "../support/browser.js";
+
+const journey = "admin-journey";
+const doctor = { email: "doctor@demo.test", password: "stethoscope maple 19", name: "Dr. Eva Visser" };
+const admin = { email: "admin@demo.test", password: "windmill stroopwafel 88", name: "Ada Admin" };
+const reason = "Lost phone; identity checked by a call back to the practice number";
+
+let t: TestApp;
+let server: Awaited<ReturnType<typeof serveApp>>;
+let browser: Browser;
+
+before(async () => {
+  t = await startTestApp();
+  await ensureDemoAccounts(t.services);
+  server = await serveApp(t.app);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await t?.close();
+});
+
+const pathOf = (page: Page) => new URL(page.url()).pathname;
+
+// A code at or before the last used 30-second step is refused as a replay, so every code the test
+// types comes from a later step than the one before: real time, plus one more step each time.
+let stepsAhead = 0;
+async function freshCode(secret: string): Promise<string> {
+  stepsAhead += 1;
+  t.clock.set(new Date());
+  t.clock.advanceSeconds(30 * stepsAhead);
+  return generateTotpCode(secret, t.clock.now());
+}
+
+async function logInWithPassword(page: Page, account: { email: string; password: string }) {
+  await page.goto(`${server.baseUrl}/login`);
+  await page.getByLabel("Email address").fill(account.email);
+  await page.getByLabel("Password").fill(account.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** Password, then "With an authenticator app" and a code computed from the secret. */
+async function logInWithApp(page: Page, account: { email: string; password: string }, secret: string, step: string) {
+  await logInWithPassword(page, account);
+  await page.waitForURL(`${server.baseUrl}/login/2fa`);
+  await screenshot(page, journey, `${step}a-choose-method`);
+  await page.getByRole("link", { name: "With an authenticator app" }).click();
+  await page.waitForURL(`${server.baseUrl}/login/2fa/app`);
+  await page.getByLabel("6-digit code").fill(await freshCode(secret));
+  await screenshot(page, journey, `${step}b-app-code`);
+  await page.getByRole("button", { name: "Confirm" }).click();
+}
+
+test("an admin resets a doctor's two-step login; the doctor is logged out, sets up a new app and sees their patients", async (check) => {
+  // The fake clock stands still; the real browser takes real time. Keep them in step.
+  t.clock.set(new Date());
+
+  // ---- Set up: both demo accounts get an authenticator app through the services ----
+  const doctorUser = await t.services.users.findUserByEmail(doctor.email);
+  const adminUser = await t.services.users.findUserByEmail(admin.email);
+  assert.ok(doctorUser && adminUser, "the demo doctor and admin exist");
+  const doctorSecret = await t.enrolApp(doctorUser);
+  const adminSecret = await t.enrolApp(adminUser);
+
+  // ---- The doctor is logged in, in a browser of their own ----
+  const doctorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const doctorPage = await doctorContext.newPage();
+  await logInWithApp(doctorPage, doctor, doctorSecret, "00");
+  await doctorPage.waitForURL(`${server.baseUrl}/doctor`);
+  assert.equal(await doctorPage.locator("h1").innerText(), "Your patients");
+  await screenshot(doctorPage, journey, "01-doctor-patients-before-reset");
+
+  // ---- The admin logs in with their app ----
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await adminContext.newPage();
+  await logInWithApp(page, admin, adminSecret, "02");
+  await page.waitForURL(`${server.baseUrl}/admin`);
+  assert.equal(await page.locator("h1").innerText(), "Administration");
+  await screenshot(page, journey, "03-admin-home");
+
+  // ---- Users: search for the doctor ----
+  await page.getByRole("link", { name: "Users", exact: true }).click();
+  await page.waitForURL(`${server.baseUrl}/admin/users`);
+  assert.equal(await page.locator("h1").innerText(), "Users");
+  await screenshot(page, journey, "04-users");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  const search = page.getByRole("search", { name: "Find users" });
+  await search.getByLabel("Name or email contains").fill(doctor.email);
+  await search.getByRole("button", { name: "Search" }).click();
+  await page.waitForURL((url) => url.pathname === "/admin/users" && url.searchParams.get("q") === doctor.email);
+  assert.match(await page.getByRole("status").innerText(), /^1 user$/);
+  const users = page.getByRole("table", { name: "Users" });
+  const doctorRow = users.getByRole("row", { name: new RegExp(doctor.name) });
+  assert.match(await doctorRow.innerText(), /doctor@demo\.test\s+doctor\s+On\s+Active/);
+  await screenshot(page, journey, "05-users-search-doctor");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  // ---- The doctor's page: the app is their method, one session is active ----
+  await doctorRow.getByRole("link", { name: doctor.name }).click();
+  await page.waitForURL(`${server.baseUrl}/admin/users/${doctorUser.id}`);
+  assert.equal(await page.locator("h1").innerText(), doctor.name);
+  const twoStep = page.locator("section", { has: page.getByRole("heading", { name: "Two-step login", exact: true }) });
+  assert.deepEqual(await twoStep.getByRole("listitem").allInnerTexts(), ["With an authenticator app"]);
+  const account = page.locator("section", { has: page.getByRole("heading", { name: "Account" }) });
+  assert.match(await account.innerText(), /Active sessions\s+1\b/);
+  const patients = page.getByRole("table", { name: `Patients of ${doctor.name}` });
+  assert.match(await patients.innerText(), /Pat Jansen/);
+  assert.match(await patients.innerText(), /Sam de Vries/);
+  await screenshot(page, journey, "06-doctor-details");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  // ---- Reset: without a reason the form says what is missing ----
+  const resetSection = page.locator("section", { has: page.getByRole("heading", { name: "Reset two-step login" }) });
+  await resetSection.getByRole("button", { name: "Reset two-step login" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.getByRole("alert").innerText(), /Give the reason for the reset/);
+  // The message is at the top of a long page, far from the field it is about; the field must at
+  // least be marked invalid and point to it (the code fields already point to their message).
+  await check.test("the empty reason field is marked invalid and described by the error", async () => {
+    const field = resetSection.getByLabel("Reason (kept in the audit log)");
+    const errorId = await page.getByRole("alert").getAttribute("id");
+    assert.ok(errorId, "the error has an id");
+    assert.equal(await field.getAttribute("aria-invalid"), "true");
+    assert.ok((await field.getAttribute("aria-describedby"))?.split(" ").includes(errorId), "aria-describedby names the error");
+  });
+  assert.deepEqual(
+    await twoStep.getByRole("listitem").allInnerTexts(),
+    ["With an authenticator app"],
+    "nothing was reset without a reason",
+  );
+  await screenshot(page, journey, "07-reset-without-reason");
+
+  // Right after login the admin's authentication is fresh: no extra confirmation is asked.
+  await resetSection.getByLabel("Reason (kept in the audit log)").fill(reason);
+  await screenshot(page, journey, "08-reset-with-reason");
+  await resetSection.getByRole("button", { name: "Reset two-step login" }).click();
+  await page.waitForURL(new RegExp(`^${server.baseUrl}/admin/users/${doctorUser.id}(#reset)?$`));
+  const confirmation = await page.getByRole("status").innerText();
+  assert.match(confirmation, /Two-step login of Dr\. Eva Visser \(doctor@demo\.test\) was reset\./);
+  assert.match(confirmation, /Removed: authenticator app\./);
+  assert.match(confirmation, /1 active session(\(s\))? ended\./);
+  assert.match(confirmation, /They must set up a new method at their next login\./);
+  assert.match(await twoStep.innerText(), /Methods\s+None/);
+  assert.match(await account.innerText(), /Active sessions\s+0\b/);
+  const recent = page.getByRole("table", { name: `Recent security events of ${doctor.name}` });
+  assert.match(await recent.innerText(), /2fa\.reset/);
+  await screenshot(page, journey, "09-reset-done");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  // ---- The doctor's session ended at once ----
+  await doctorPage.reload();
+  assert.equal(pathOf(doctorPage), "/login", "the doctor's old session no longer opens their patient list");
+  await screenshot(doctorPage, journey, "10-doctor-logged-out-by-reset");
+  // A doctor in the middle of their work lands on an empty login form; the page should say why,
+  // as it does after an inactive session ("Your session ended ... Please log in again.").
+  await check.test("the login page says that the session ended", async () => {
+    const notice = doctorPage.getByRole("status");
+    assert.equal(await notice.count(), 1, "a notice on the login page");
+    assert.match(await notice.innerText(), /log in again/i);
+  });
+
+  // ---- The doctor logs in again and must set up a new method first ----
+  await logInWithPassword(doctorPage, doctor);
+  await doctorPage.waitForURL(`${server.baseUrl}/enrol`);
+  assert.equal(await doctorPage.locator("h1").innerText(), "Set up two-step login");
+  assert.match(await doctorPage.locator("main").innerText(), /can see data of several patients/);
+  assert.equal(await doctorPage.getByRole("link", { name: "Security" }).count(), 0, "nothing else is reachable yet");
+  await screenshot(doctorPage, journey, "11-doctor-must-enrol");
+  assert.deepEqual(await seriousAccessibilityProblems(doctorPage), []);
+
+  await doctorPage.getByRole("link", { name: "Use an authenticator app (recommended)" }).click();
+  await doctorPage.waitForURL(`${server.baseUrl}/enrol/app`);
+  assert.equal(await doctorPage.locator("h1").innerText(), "Set up an authenticator app");
+  assert.ok(await doctorPage.getByRole("img", { name: /QR code/ }).isVisible(), "the QR code is shown");
+  await screenshot(doctorPage, journey, "12-doctor-app-enrolment");
+  const newSecret = (await doctorPage.locator("code.secret").innerText()).replace(/\s+/g, "");
+  assert.match(newSecret, /^[A-Z2-7]{32}$/, "a base32 key of 160 bits");
+  assert.notEqual(newSecret, doctorSecret, "a new key, not the one that was reset");
+
+  await doctorPage.getByLabel("6-digit code from the app").fill(await freshCode(newSecret));
+  await doctorPage.getByRole("button", { name: "Turn on two-step login" }).click();
+
+  await doctorPage.getByRole("heading", { name: "Your recovery codes" }).waitFor();
+  const codes = await doctorPage.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allInnerTexts();
+  assert.equal(codes.length, 10);
+  await screenshot(doctorPage, journey, "13-doctor-recovery-codes");
+  await doctorPage.getByLabel("I have saved these codes somewhere safe").check();
+  await doctorPage.getByRole("button", { name: "Continue" }).click();
+  await doctorPage.waitForURL(`${server.baseUrl}/account/security`);
+  assert.match(await doctorPage.getByRole("status").first().innerText(), /Two-step login is on/);
+  await screenshot(doctorPage, journey, "14-doctor-security-settings");
+
+  // ---- The doctor sees their patients again ----
+  // The portal's name in the header leads home, which for a doctor is their patient list.
+  await doctorPage.locator("header a.brand").click();
+  await doctorPage.waitForURL(`${server.baseUrl}/doctor`);
+  const list = doctorPage.getByRole("table", { name: "Patients linked to you" });
+  const names = await list.getByRole("row").allInnerTexts();
+  assert.ok(
+    names.some((row) => row.includes("Pat Jansen")),
+    "Pat Jansen is in the list",
+  );
+  assert.ok(
+    names.some((row) => row.includes("Sam de Vries")),
+    "Sam de Vries is in the list",
+  );
+  await screenshot(doctorPage, journey, "15-doctor-patients-after-new-app");
+  await doctorContext.close();
+
+  // ---- The admin finds the reset and its reason in the audit log ----
+  await page.goto(`${server.baseUrl}/admin`);
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.waitForURL(`${server.baseUrl}/admin/audit`);
+  assert.equal(await page.locator("h1").innerText(), "Audit log");
+  const events = page.getByRole("table", { name: "Security events" });
+  const resetRow = events.getByRole("row").filter({ hasText: "2fa.reset" });
+  assert.equal(await resetRow.count(), 1, "one reset in the log");
+  const resetText = await resetRow.innerText();
+  assert.match(resetText, /admin@demo\.test/);
+  assert.match(resetText, /doctor@demo\.test/);
+  assert.ok(resetText.includes(reason), "the reason is shown with the reset");
+  await screenshot(page, journey, "16-audit-log");
+  await check.test("on a desktop screen the audit log shows every column without scrolling sideways", async () => {
+    const scroller = page.locator(".table-scroll", { has: events });
+    const { scrollWidth, clientWidth } = await scroller.evaluate((element) => ({
+      scrollWidth: element.scrollWidth,
+      clientWidth: element.clientWidth,
+    }));
+    assert.ok(scrollWidth <= clientWidth, `the table is ${scrollWidth}px wide in a ${clientWidth}px box`);
+  });
+
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download CSV" }).click();
+  const download = await downloading;
+  assert.match(download.suggestedFilename(), /^audit-log-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = await readFile(await download.path(), "utf8");
+  const lines = csv.split("\r\n");
+  const resetLines = lines.filter((line) => line.includes(",2fa.reset,"));
+  assert.equal(resetLines.length, 1, "one reset in the CSV");
+  assert.match(resetLines[0]!, /,admin@demo\.test,doctor@demo\.test,/);
+  assert.ok(resetLines[0]!.includes(reason), "the CSV keeps the reason");
+  await adminContext.close();
+});
