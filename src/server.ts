@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { createLogger } from "./logger.js";
 import { systemClock } from "./services/clock.js";
+import { describeClockSkew, measureClockSkewSeconds } from "./services/clock-skew.js";
 import { describeDemoAccounts, ensureDemoAccounts } from "./services/demo.js";
 
 // Start-up: config → database → app → listen → graceful shutdown.
@@ -25,6 +26,8 @@ async function main() {
   if (connection.isEmbedded)
     logger.info(`Embedded database in ${config.dataDir}/pglite (set DATABASE_URL to use a PostgreSQL server)`);
   const { app, services } = createApp({ config, db: connection.db, clock: systemClock, logger });
+  const skew = describeClockSkew(await measureClockSkewSeconds(connection.db, systemClock));
+  if (skew) logger.warn(skew);
 
   if (!config.isProduction) {
     const accounts = await ensureDemoAccounts(services);

@@ -67,3 +67,10 @@ test("a bcrypt cost under 10 and a malformed value are refused with the variable
   assert.throws(() => loadConfig({ ...productionBase, APP_ENCRYPTION_KEY: "short" }, quiet), /APP_ENCRYPTION_KEY/);
   assert.throws(() => loadConfig({ ...productionBase, PHONE_ALLOWED_REGIONS: "NL,Holland" }, quiet), /PHONE_ALLOWED_REGIONS/);
 });
+
+test("a process clock far from the database's is reported", async () => {
+  const { describeClockSkew } = await import("../../src/services/clock-skew.js");
+  assert.equal(describeClockSkew(3), null);
+  assert.match(describeClockSkew(95) ?? "", /95 s ahead of the database server's/);
+  assert.match(describeClockSkew(-120) ?? "", /120 s behind/);
+});
