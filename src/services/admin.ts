@@ -2,6 +2,7 @@ import type { Config, Role } from "../config.js";
 import type { Database, Queryable } from "../db/database.js";
 import { type AuditEvent, type AuditLog, mapAuditRow, type RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
+import { maskPhoneNumber } from "./phone-numbers.js";
 import { isSecondFactorRequired } from "./policy.js";
 import type { SessionService } from "./sessions.js";
 import type { MethodKind, TwoFactorService } from "./two-factor/index.js";
@@ -87,6 +88,8 @@ export interface UserDetails {
   user: User;
   /** The user's real second factors (recovery codes are counted apart), labelled as at login. */
   methods: { kind: MethodKind; label: string }[];
+  appEnrolledAt: Date | null;
+  phone: { masked: string; verifiedAt: Date } | null;
   recoveryCodesLeft: number;
   activeSessions: number;
   /** Set only while the block or lock is in force. */
@@ -255,8 +258,15 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
       userId,
     ]);
     const isLocked = lockState.loginBlockedUntil !== null || lockState.secondFactorLockedUntil !== null;
+    const app = await db.query("SELECT enrolled_at FROM totp_factors WHERE user_id = $1", [userId]);
+    const phone = await db.query("SELECT phone_e164, verified_at FROM phone_factors WHERE user_id = $1", [userId]);
     return {
       user,
+      appEnrolledAt: (app.rows[0]?.enrolled_at as Date | undefined) ?? null,
+      // Masked: an admin recognises the number with the user, never reads it out to a caller.
+      phone: phone.rows[0]
+        ? { masked: maskPhoneNumber(String(phone.rows[0].phone_e164)), verifiedAt: phone.rows[0].verified_at as Date }
+        : null,
       methods: enrolled.filter((method) => method.kind !== "recovery").map(({ kind, label }) => ({ kind, label })),
       recoveryCodesLeft: Number(codes.rows[0]?.n ?? 0),
       activeSessions: await sessions.countUserSessions(userId),

@@ -366,6 +366,8 @@ describe("logging in by phone call", () => {
     const { rows } = await database.db.query("SELECT token FROM phone_challenges WHERE user_id = $1 AND channel = 'call'", [
       user.id,
     ]);
+    // Let the emulator's "no-answer" report arrive first, then keep the call open as if still ringing.
+    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
     await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE user_id = $1", [user.id]);
     t.clock.advanceMinutes(2);
     assert.match((await agent.get("/login/2fa/call")).text, /no answer within 2 minutes/);
@@ -386,6 +388,7 @@ describe("webhooks", () => {
       user.id,
     ]);
     const token = String(rows[0]!.token);
+    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
     await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE token = $1", [token]);
     const path = `/webhooks/twilio/gather/${token}`;
     const params = { CallSid: "CA123", Digits: "1" };
