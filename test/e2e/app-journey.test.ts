@@ -1,31 +1,24 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { ensureDemoAccounts } from "../../src/services/demo.js";
+import type { Page } from "playwright-core";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium, screenshot, seriousAccessibilityProblems, serveApp } from "../support/browser.js";
+import { type Journey, screenshot, seriousAccessibilityProblems, startJourney } from "../support/browser.js";
 
 const journey = "app-journey";
 const email = "patient@demo.test";
 const password = "tulip harbour 2031";
 
-let t: TestApp;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let browser: Browser;
+let t: Journey["t"];
+let server: Journey["server"];
+let browser: Journey["browser"];
+let journeyBase: Journey | undefined;
 
 before(async () => {
-  t = await startTestApp();
-  await ensureDemoAccounts(t.services);
-  server = await serveApp(t.app);
-  browser = await launchChromium();
+  journeyBase = await startJourney();
+  ({ t, server, browser } = journeyBase);
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await t?.close();
-});
+after(() => journeyBase?.close());
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 

@@ -1,25 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser } from "playwright-core";
-import { ensureDemoAccounts } from "../../src/services/demo.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium, screenshot, seriousAccessibilityProblems, serveApp } from "../support/browser.js";
+import { type Journey, screenshot, seriousAccessibilityProblems, startJourney } from "../support/browser.js";
 
-let t: TestApp;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let browser: Browser;
+let t: Journey["t"];
+let server: Journey["server"];
+let browser: Journey["browser"];
+let journeyBase: Journey | undefined;
 
 before(async () => {
-  t = await startTestApp();
-  await ensureDemoAccounts(t.services);
-  server = await serveApp(t.app);
-  browser = await launchChromium();
+  journeyBase = await startJourney();
+  ({ t, server, browser } = journeyBase);
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await t?.close();
-});
+after(() => journeyBase?.close());
 
 test("the demo patient logs in, sees their home page and logs out", async () => {
   // The fake clock stands still; the real browser takes real time. Keep them in step.

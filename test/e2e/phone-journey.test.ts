@@ -1,26 +1,18 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { ensureDemoAccounts } from "../../src/services/demo.js";
-import { startTestApp, type TestApp } from "../support/app.js";
-import { launchChromium, screenshot, seriousAccessibilityProblems, serveApp } from "../support/browser.js";
+import type { Page } from "playwright-core";
+import { type Journey, screenshot, seriousAccessibilityProblems, startJourney } from "../support/browser.js";
 
-let t: TestApp;
-let server: Awaited<ReturnType<typeof serveApp>>;
-let browser: Browser;
+let t: Journey["t"];
+let server: Journey["server"];
+let browser: Journey["browser"];
+let journeyBase: Journey | undefined;
 
 before(async () => {
-  // The development outbox stands in for Twilio: texts and calls are listed at /dev/outbox.
-  t = await startTestApp({ env: { PHONE_GATEWAY: "outbox" } });
-  await ensureDemoAccounts(t.services);
-  server = await serveApp(t.app);
-  browser = await launchChromium();
+  journeyBase = await startJourney();
+  ({ t, server, browser } = journeyBase);
 });
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await t?.close();
-});
+after(() => journeyBase?.close());
 
 const phoneViewport = { width: 390, height: 844 };
 

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
 import { type Browser, chromium, type Page } from "playwright-core";
-import type { TestApp } from "./app.js";
+import { ensureDemoAccounts } from "../../src/services/demo.js";
+import { startTestApp, type TestApp } from "./app.js";
 
 export const screenshotDir = path.resolve("test-results/screenshots");
 
@@ -55,4 +56,32 @@ export async function seriousAccessibilityProblems(page: Page): Promise<string[]
     .map(
       (violation) => `${violation.id}: ${violation.help} (${violation.nodes.map((node) => node.target.join(" ")).join(", ")})`,
     );
+}
+
+export interface Journey {
+  t: TestApp;
+  server: Awaited<ReturnType<typeof serveApp>>;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything a browser journey stands on: the app with the demo accounts (development outbox as
+ * its phone gateway), served on loopback, and Chromium.
+ */
+export async function startJourney(): Promise<Journey> {
+  const t = await startTestApp({ env: { PHONE_GATEWAY: "outbox" } });
+  await ensureDemoAccounts(t.services);
+  const server = await serveApp(t.app);
+  const browser = await launchChromium();
+  return {
+    t,
+    server,
+    browser,
+    close: async () => {
+      await browser.close();
+      await server.stop();
+      await t.close();
+    },
+  };
 }

@@ -40,6 +40,29 @@ export function renderNewRecoveryCodes(res: Response, user: User, codes: string[
 }
 
 /**
+ * After a new factor works: the first factor comes with recovery codes, shown once (and so does
+ * a factor added when no codes are left); otherwise back to the security page with a notice.
+ */
+export async function finishEnrolment(
+  { recoveryCodes, audit }: Pick<AppEnrolmentDeps, "recoveryCodes" | "audit">,
+  req: Request,
+  res: Response,
+  { hadFactor, notice }: { hadFactor: boolean; notice: string },
+) {
+  const user = req.user!;
+  if (!hadFactor || (await recoveryCodes.countRemainingCodes(user.id)) === 0) {
+    const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
+    await audit.recordEvent(
+      { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
+      requestContext(req),
+    );
+    return renderNewRecoveryCodes(res, user, codes, res.locals.portalName);
+  }
+  req.session.notice = notice;
+  res.redirect(303, "/account/security");
+}
+
+/**
  * Enrolment of an authenticator app, mounted at /account/2fa/app (a signed-in user adding or
  * replacing their app) and at /enrol/app (a user who must enrol before anything else).
  * `onEnrolled` runs after the app became the user's factor (e.g. to finish a forced enrolment).
@@ -115,17 +138,10 @@ export function appEnrolmentRoutes(
       requestContext(req),
     );
     await onEnrolled?.(req, res);
-    // The first factor comes with recovery codes; a replaced app keeps the codes the user has.
-    if (!hadFactor || (await recoveryCodes.countRemainingCodes(user.id)) === 0) {
-      const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
-      await audit.recordEvent(
-        { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
-        requestContext(req),
-      );
-      return renderNewRecoveryCodes(res, user, codes, res.locals.portalName);
-    }
-    req.session.notice = "Your authenticator app is set up. From now on, use its codes to log in.";
-    res.redirect(303, "/account/security");
+    await finishEnrolment({ recoveryCodes, audit }, req, res, {
+      hadFactor,
+      notice: "Your authenticator app is set up. From now on, use its codes to log in.",
+    });
   });
 
   return router;

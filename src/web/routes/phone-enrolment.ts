@@ -11,7 +11,7 @@ import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { takeNotice } from "../session.js";
-import { renderNewRecoveryCodes } from "./app-enrolment.js";
+import { finishEnrolment } from "./app-enrolment.js";
 
 const phoneForm = z.object({ phone: field(40).trim().min(1, "Enter your mobile phone number."), _csrf: z.string().optional() });
 const codeForm = z.object({
@@ -129,16 +129,10 @@ export function phoneEnrolmentRoutes(
       );
     }
     await onEnrolled?.(req, res);
-    if (!hadFactor || (await recoveryCodes.countRemainingCodes(user.id)) === 0) {
-      const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
-      await audit.recordEvent(
-        { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
-        requestContext(req),
-      );
-      return renderNewRecoveryCodes(res, user, codes, config.portalName);
-    }
-    req.session.notice = "Your phone number is confirmed. You can now log in by SMS or phone call.";
-    res.redirect(303, "/account/security");
+    await finishEnrolment({ recoveryCodes, audit }, req, res, {
+      hadFactor,
+      notice: "Your phone number is confirmed. You can now log in by SMS or phone call.",
+    });
   });
 
   return router;
