@@ -143,7 +143,7 @@ export async function runCli(argv: string[]): Promise<number> {
       console.log(usage);
       return command ? 0 : 2;
     }
-    const config = loadConfig(process.env, () => undefined);
+    const config = loadConfig(undefined, () => undefined);
     if (command === "migrate" && rest.length === 0) await migrate(config);
     else if (command === "user" && rest[0] === "create") await createUserCommand(config, rest.slice(1));
     else if (command === "user" && rest[0] === "reset-2fa") return await resetSecondFactorCommand(config, rest.slice(1));

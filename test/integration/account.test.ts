@@ -237,6 +237,21 @@ describe("doctors and role changes", () => {
     assert.ok(await t.services.phone.findVerifiedPhone(doctor.id));
   });
 
+  test("a doctor can enrol a phone instead of an app, and is then fully signed in", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    const { agent, response } = await logIn(t.app, doctor.email, doctor.password);
+    assert.equal(response.headers.location, "/enrol");
+    const sent = await submitForm(agent, "/enrol/phone", "/enrol/phone", { phone: "06 31313131" });
+    assert.equal(sent.headers.location, "/enrol/phone/verify");
+    assert.equal((await agent.get("/doctor")).headers.location, "/enrol", "not before the code");
+    const done = await submitForm(agent, "/enrol/phone/verify", "/enrol/phone/verify", {
+      code: codeIn((await lastSms("+31631313131")).body),
+    });
+    assert.equal(done.status, 200);
+    assert.match(done.text, /Your recovery codes/);
+    assert.equal((await agent.get("/doctor")).status, 200);
+  });
+
   test("a patient made doctor must enrol at their next request", async () => {
     const user = await t.createUser("patient");
     const { agent } = await logIn(t.app, user.email, user.password);
