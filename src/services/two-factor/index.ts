@@ -202,6 +202,9 @@ export function createTwoFactorService({
   /** Marks the attempt passed if it is still open; true for the one caller that did it. */
   async function passAttempt(attemptId: string, userId: number, kind: MethodKind, context: RequestContext): Promise<boolean> {
     return db.transaction(async (tx) => {
+      // Rows are locked in one order everywhere (the user, then the attempt), so this and a
+      // parallel wrong code (recordWrongCode) or an admin reset cannot deadlock.
+      await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [userId]);
       const { rowCount } = await tx.query(
         "UPDATE login_attempts SET status = 'passed', finished_at = $3 WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
         [attemptId, userId, clock.now()],
