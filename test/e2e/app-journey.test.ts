@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import type { Page } from "playwright-core";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
-import { type Journey, screenshot, seriousAccessibilityProblems, startJourney } from "../support/browser.js";
+import { type Journey, screenshot, seriousAccessibilityProblems, startJourney, waitForPage } from "../support/browser.js";
 
 const journey = "app-journey";
 const email = "patient@demo.test";
@@ -32,7 +32,7 @@ async function logInWithPassword(page: Page) {
 /** Logs out with the header button and screenshots the login page it lands on. */
 async function logOut(page: Page, step: string) {
   await page.getByRole("button", { name: "Log out" }).click();
-  await page.waitForURL(`${server.baseUrl}/login?signed_out=1`);
+  await waitForPage(page, `${server.baseUrl}/login?signed_out=1`);
   await screenshot(page, journey, step);
 }
 
@@ -46,20 +46,20 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   await page.goto(`${server.baseUrl}/login`);
   await screenshot(page, journey, "00-login");
   await logInWithPassword(page);
-  await page.waitForURL(`${server.baseUrl}/patient`);
+  await waitForPage(page, `${server.baseUrl}/patient`);
   await screenshot(page, journey, "01-home-with-invitation");
   const banner = page.getByRole("complementary", { name: "Two-step login" });
   assert.match(await banner.innerText(), /Protect your account with two-step login/);
 
   // ---- Enrolment: the test reads the key from the page, as someone typing it by hand would ----
   await banner.getByRole("link", { name: "Set it up" }).click();
-  await page.waitForURL(`${server.baseUrl}/account/security`);
+  await waitForPage(page, `${server.baseUrl}/account/security`);
   await screenshot(page, journey, "01b-security-choices");
   await page
     .getByRole("row", { name: /Authenticator app/ })
     .getByRole("link", { name: "Add" })
     .click();
-  await page.waitForURL(`${server.baseUrl}/account/2fa/app`);
+  await waitForPage(page, `${server.baseUrl}/account/2fa/app`);
   assert.equal(await page.locator("h1").innerText(), "Set up an authenticator app");
   assert.ok(await page.getByRole("img", { name: /QR code/ }).isVisible(), "the QR code is shown");
   await screenshot(page, journey, "02-app-enrolment");
@@ -106,7 +106,7 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   await continueButton.click();
 
   // ---- Security settings: the app is set up, 10 codes left ----
-  await page.waitForURL(`${server.baseUrl}/account/security`);
+  await waitForPage(page, `${server.baseUrl}/account/security`);
   assert.match(await page.getByRole("status").first().innerText(), /Two-step login is on/);
   const methods = page.getByRole("table", { name: "Your second-step methods" });
   const appRow = methods.getByRole("row", { name: /Authenticator app/ });
@@ -126,13 +126,13 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
 
   // ---- Second login: password, then a fresh code from the app ----
   await logInWithPassword(page);
-  await page.waitForURL(`${server.baseUrl}/login/2fa`);
+  await waitForPage(page, `${server.baseUrl}/login/2fa`);
   assert.equal(await page.locator("h1").innerText(), "Second step");
   await screenshot(page, journey, "09-choose-method");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   await page.getByRole("link", { name: "With an authenticator app" }).click();
-  await page.waitForURL(`${server.baseUrl}/login/2fa/app`);
+  await waitForPage(page, `${server.baseUrl}/login/2fa/app`);
   await screenshot(page, journey, "10-app-code");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
@@ -141,14 +141,14 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   t.clock.advanceSeconds(30);
   await page.getByLabel("6-digit code").fill(await generateTotpCode(secret, t.clock.now()));
   await page.getByRole("button", { name: "Confirm" }).click();
-  await page.waitForURL(`${server.baseUrl}/patient`);
+  await waitForPage(page, `${server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   await screenshot(page, journey, "11-home-after-app-code");
   await logOut(page, "11b-logged-out");
 
   // ---- Third login: a recovery code instead of the app ----
   await logInWithPassword(page);
-  await page.waitForURL(`${server.baseUrl}/login/2fa`);
+  await waitForPage(page, `${server.baseUrl}/login/2fa`);
   assert.equal(
     await page.getByRole("link", { name: "With an authenticator app" }).getAttribute("class"),
     "button primary",
@@ -156,7 +156,7 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   );
   await screenshot(page, journey, "12-choose-method-again");
   await page.getByRole("link", { name: "Use a recovery code" }).click();
-  await page.waitForURL(`${server.baseUrl}/login/2fa/recovery`);
+  await waitForPage(page, `${server.baseUrl}/login/2fa/recovery`);
   await screenshot(page, journey, "13-recovery-code");
   await page.getByLabel("Recovery code").fill(codes[3]!.toUpperCase());
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -165,12 +165,12 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   await screenshot(page, journey, "14-recovery-code-used");
 
   await page.getByRole("link", { name: "Continue" }).click();
-  await page.waitForURL(`${server.baseUrl}/patient`);
+  await waitForPage(page, `${server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   await screenshot(page, journey, "15-home-after-recovery-code");
 
   await page.getByRole("link", { name: "Security", exact: true }).click();
-  await page.waitForURL(`${server.baseUrl}/account/security`);
+  await waitForPage(page, `${server.baseUrl}/account/security`);
   const methodsNow = page.getByRole("table", { name: "Your second-step methods" });
   assert.match(await methodsNow.getByRole("row", { name: /Recovery codes/ }).innerText(), /9 left/);
   await screenshot(page, journey, "16-security-settings-9-left");

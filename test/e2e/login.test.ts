@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { type Journey, screenshot, seriousAccessibilityProblems, startJourney } from "../support/browser.js";
+import { type Journey, screenshot, seriousAccessibilityProblems, startJourney, waitForPage } from "../support/browser.js";
 
 let t: Journey["t"];
 let server: Journey["server"];
@@ -31,14 +31,14 @@ test("the demo patient logs in, sees their home page and logs out", async () => 
 
   await page.getByLabel("Password").fill("tulip harbour 2031");
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(`${server.baseUrl}/patient`);
+  await waitForPage(page, `${server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   assert.match(await page.locator("main").innerText(), /Dr\. Eva Visser/);
   await screenshot(page, "login", "03-patient-home");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await page.waitForURL(`${server.baseUrl}/login?signed_out=1`);
+  await waitForPage(page, `${server.baseUrl}/login?signed_out=1`);
   await screenshot(page, "login", "04-logged-out");
   await page.goto(`${server.baseUrl}/patient`);
   assert.equal(new URL(page.url()).pathname, "/login", "the old session no longer opens the home page");

@@ -85,3 +85,34 @@ export async function startJourney(): Promise<Journey> {
     },
   };
 }
+
+/**
+ * Waits until the page is at the URL; when it does not get there, the error says where it is and
+ * what it shows, so a failure on a busy CI machine can be understood from the log alone.
+ */
+export async function waitForPage(
+  page: Page,
+  url: string | RegExp | ((url: URL) => boolean),
+  { timeout = 30_000 } = {},
+): Promise<void> {
+  try {
+    await page.waitForURL(url, { timeout });
+  } catch (error) {
+    const heading = await page
+      .locator("h1")
+      .first()
+      .textContent({ timeout: 1000 })
+      .catch(() => null);
+    const alert = await page
+      .getByRole("alert")
+      .first()
+      .textContent({ timeout: 1000 })
+      .catch(() => null);
+    throw new Error(
+      `expected ${url}, but the page is at ${page.url()} showing "${heading?.trim()}"${alert ? ` with "${alert.trim()}"` : ""}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
