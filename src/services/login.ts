@@ -59,59 +59,94 @@ export function createLoginService({
   async function findIpBlock(ip: string): Promise<Date | null> {
     const state = await ipLimiter.get(ip);
     // rate-limiter-flexible keeps its own time; the answer is anchored to the app's clock.
-    if (state && state.consumedPoints >= ipFailureLimit) return new Date(clock.now().getTime() + state.msBeforeNext);
+    if (state && state.consumedPoints > ipFailureLimit) return new Date(clock.now().getTime() + state.msBeforeNext);
     return null;
   }
 
-  async function recordIpFailure(ip: string): Promise<void> {
-    const state = await ipLimiter.penalty(ip, 1);
-    if (state.consumedPoints >= ipFailureLimit) await ipLimiter.block(ip, 15 * 60);
+  /**
+   * Takes one of the IP's 10 tries before the password is checked, atomically in Postgres, so
+   * that requests sent in parallel cannot all pass a check made before any of them failed. A
+   * success gives the try back. Returns when the IP may try again if none is left.
+   */
+  async function reserveIpTry(ip: string): Promise<Date | null> {
+    const blocked = await findIpBlock(ip);
+    if (blocked) return blocked;
+    try {
+      await ipLimiter.consume(ip, 1);
+      return null;
+    } catch (error) {
+      if (error instanceof Error) throw error;
+      // Over the limit: blocked for 15 minutes from this try.
+      await ipLimiter.block(ip, 15 * 60);
+      return addMinutes(clock.now(), 15);
+    }
   }
 
-  async function recordAccountFailure(user: User): Promise<void> {
-    const { rows } = await db.query(
-      `UPDATE users SET failed_login_count = failed_login_count + 1 WHERE id = $1 RETURNING failed_login_count`,
-      [user.id],
+  /**
+   * Counts this try against the account before the password is checked, and sets the delay as
+   * if it will fail; a right password clears both. Returns false when the account is blocked.
+   * One conditional UPDATE, so parallel tries are counted one by one.
+   */
+  async function reserveAccountTry(userId: number): Promise<boolean> {
+    const now = clock.now();
+    const { rowCount } = await db.query(
+      `UPDATE users SET
+         failed_login_count = failed_login_count + 1,
+         login_blocked_until = CASE
+           WHEN failed_login_count + 1 >= $3 THEN $4::timestamptz
+           WHEN failed_login_count + 1 >= $5 THEN $2::timestamptz + make_interval(mins => LEAST(power(2, failed_login_count + 1 - $5)::int, $6))
+           ELSE NULL END
+       WHERE id = $1 AND (login_blocked_until IS NULL OR login_blocked_until <= $2)`,
+      [userId, now, failuresBeforeAdminUnlock, farFuture, failuresBeforeDelay, maxDelayMinutes],
     );
-    const failures = Number(rows[0]?.failed_login_count ?? 0);
-    const delay = loginDelayMinutes(failures);
-    if (delay > 0) {
-      const blockedUntil = failures >= failuresBeforeAdminUnlock ? farFuture : addMinutes(clock.now(), delay);
-      await db.query(`UPDATE users SET login_blocked_until = $2 WHERE id = $1`, [user.id, blockedUntil]);
-    }
+    return rowCount === 1;
+  }
+
+  /**
+   * Checks a user's password with the account's limits, for the login and for step-up. Always
+   * one bcrypt comparison, so blocked and open accounts take the same time.
+   */
+  async function checkPasswordLimited(user: User, password: string): Promise<"ok" | "wrong" | "blocked"> {
+    const isOpen = await reserveAccountTry(user.id);
+    const matches = await verifyPassword(password, user.passwordHash);
+    if (!isOpen) return "blocked";
+    if (!matches) return "wrong";
+    await db.query("UPDATE users SET failed_login_count = 0, login_blocked_until = NULL WHERE id = $1", [user.id]);
+    return "ok";
   }
 
   async function logInWithPassword(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
     const ip = context.ip ?? "unknown";
     // The limiter runs before any bcrypt work.
-    const retryAt = await findIpBlock(ip);
+    const retryAt = await reserveIpTry(ip);
     if (retryAt) {
       await audit.recordEvent({ type: "login.rate_limited", details: { scope: "ip" } }, context);
       return { ok: false, reason: "rate_limited", retryAt };
     }
 
     const user = await users.findUserByEmail(email);
-    dummyHash ??= createDummyHash(config.bcryptCost);
-    const isBlocked = !!user?.loginBlockedUntil && user.loginBlockedUntil > clock.now();
-    // Always one bcrypt comparison, so unknown, blocked and known accounts take the same time.
-    const matches = await verifyPassword(password, user ? user.passwordHash : await dummyHash);
+    let outcome: "ok" | "wrong" | "blocked" | "unknown_email" | "disabled";
+    if (!user) {
+      dummyHash ??= createDummyHash(config.bcryptCost);
+      await verifyPassword(password, await dummyHash);
+      outcome = "unknown_email";
+    } else if (user.disabledAt) {
+      await verifyPassword(password, user.passwordHash);
+      outcome = "disabled";
+    } else {
+      outcome = await checkPasswordLimited(user, password);
+    }
 
-    if (!user || user.disabledAt || isBlocked || !matches) {
-      await recordIpFailure(ip);
-      if (user && !user.disabledAt && !isBlocked) await recordAccountFailure(user);
-      const why = !user ? "unknown_email" : user.disabledAt ? "disabled" : isBlocked ? "blocked" : "wrong_password";
+    if (outcome !== "ok" || !user) {
+      const why = outcome === "wrong" ? "wrong_password" : outcome;
       await audit.recordEvent(
-        {
-          type: "login.failed",
-          subjectUserId: user?.id ?? null,
-          details: { reason: why, email: user ? undefined : maskEmail(email) },
-        },
+        { type: "login.failed", subjectUserId: user?.id ?? null, details: { reason: why, email: user ? undefined : maskEmail(email) } },
         context,
       );
       return { ok: false, reason: "invalid" };
     }
-
-    await db.query(`UPDATE users SET failed_login_count = 0, login_blocked_until = NULL WHERE id = $1`, [user.id]);
+    // A success does not count against the IP.
+    await ipLimiter.reward(ip, 1);
     return { ok: true, user: { ...user, failedLoginCount: 0, loginBlockedUntil: null } };
   }
 
@@ -124,7 +159,7 @@ export function createLoginService({
     );
   }
 
-  return { logInWithPassword, recordLoginSuccess, findIpBlock };
+  return { logInWithPassword, checkPasswordLimited, recordLoginSuccess, findIpBlock };
 }
 
 /** An unknown email is kept in the audit only as its first letter and domain. */

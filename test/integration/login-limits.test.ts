@@ -122,3 +122,44 @@ test("a doctor with an app passes the password step to the second step", async (
   const { response } = await logIn(t.app, user.email, user.password);
   assert.equal(response.headers.location, "/login/2fa");
 });
+
+describe("passwords sent in parallel", () => {
+  test("a burst against one account checks at most 5 passwords; the right one after it is refused", async () => {
+    const user = await t.createUser("patient");
+    const agent = request.agent(t.app);
+    const page = await agent.get("/login");
+    const csrf = csrfFrom(page.text);
+    await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        agent
+          .post("/login")
+          .set("X-Forwarded-For", `203.0.113.${i}`)
+          .type("form")
+          .send({ email: user.email, password: `wrong password number ${i}`, _csrf: csrf }),
+      ),
+    );
+    const { rows } = await t.database.db.query(
+      "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = 'login.failed' AND details ->> 'reason' = 'wrong_password'",
+      [user.id],
+    );
+    assert.equal(Number(rows[0]!.n), 5, "passwords checked before the account waits");
+    const right = await agent.post("/login").type("form").send({ email: user.email, password: user.password, _csrf: csrf });
+    assert.equal(right.status, 401, "the account waits, even for the right password");
+  });
+
+  test("a burst from one IP passes at most 10 tries", async () => {
+    const agent = request.agent(t.app);
+    const page = await agent.get("/login");
+    const csrf = csrfFrom(page.text);
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        agent
+          .post("/login")
+          .type("form")
+          .send({ email: `nobody${i}@example.test`, password: "guess guess guess", _csrf: csrf }),
+      ),
+    );
+    assert.equal(responses.filter((response) => response.status === 401).length, 10);
+    assert.equal(responses.filter((response) => response.status === 429).length, 15);
+  });
+});

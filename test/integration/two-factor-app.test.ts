@@ -432,3 +432,47 @@ test("a signed-out visitor cannot reach the second step pages", async () => {
     assert.equal((await request(t.app).get(path)).headers.location, "/login", path);
   }
 });
+
+describe("guesses sent in parallel", () => {
+  async function countEvents(userId: number, type: string): Promise<number> {
+    const { rows } = await t.database.db.query(
+      "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = $2",
+      [userId, type],
+    );
+    return Number(rows[0]!.n);
+  }
+
+  test("a burst of wrong codes on one login checks no more than 5", async () => {
+    const user = await t.createUser("patient");
+    await t.enrolApp(user);
+    const agent = await passwordStep(user);
+    const page = await agent.get("/login/2fa/app");
+    const csrf = csrfFrom(page.text);
+    const guesses = Array.from({ length: 20 }, (_, i) => String(100000 + i));
+    await Promise.all(guesses.map((code) => agent.post("/login/2fa/app").type("form").send({ code, _csrf: csrf })));
+    assert.equal(await countEvents(user.id, "2fa.code_refused"), 5);
+    assert.equal((await agent.get("/login/2fa")).headers.location, "/login", "the attempt is void");
+  });
+
+  test("bursts over several logins check no more than 10 codes before the lock", async () => {
+    const user = await t.createUser("patient");
+    const secret = await t.enrolApp(user);
+    const agents = [await passwordStep(user), await passwordStep(user), await passwordStep(user), await passwordStep(user)];
+    const pages = await Promise.all(agents.map((agent) => agent.get("/login/2fa/app")));
+    await Promise.all(
+      agents.flatMap((agent, a) =>
+        Array.from({ length: 5 }, (_, i) =>
+          agent
+            .post("/login/2fa/app")
+            .type("form")
+            .send({ code: String(200000 + a * 10 + i), _csrf: csrfFrom(pages[a]!.text) }),
+        ),
+      ),
+    );
+    assert.equal(await countEvents(user.id, "2fa.code_refused"), 10);
+    assert.ok(await t.services.twoFactor.findLockedUntil(user.id), "two-step login is locked");
+    t.clock.advanceSeconds(30);
+    const fresh = await passwordStep(user);
+    assert.equal((await sendCode(fresh, "/login/2fa/app", await generateTotpCode(secret, t.clock.now()))).status, 429);
+  });
+});

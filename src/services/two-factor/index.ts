@@ -165,7 +165,8 @@ export function createTwoFactorService({
   }
 
   async function recordCodeAccepted(userId: number, kind: MethodKind, context: RequestContext, tx: Queryable = db) {
-    await tx.query("UPDATE users SET second_factor_failures = 0 WHERE id = $1", [userId]);
+    // A right code proves the factor: the count of wrong ones, and a lock they set, go.
+    await tx.query("UPDATE users SET second_factor_failures = 0, second_factor_locked_until = NULL WHERE id = $1", [userId]);
     await audit.recordEvent(
       {
         type: kind === "recovery" ? "2fa.recovery_code_used" : "2fa.code_accepted",
@@ -179,6 +180,88 @@ export function createTwoFactorService({
   }
 
   /**
+   * Takes one try from the account (10 wrong codes in a row lock it) and, for a login, one from
+   * the attempt (5 void it), BEFORE the code is checked: parallel guesses are counted one by one
+   * in Postgres, so no burst can check more codes than the limits allow. The 10th try sets the
+   * lock as if it will fail; a right code lifts it again.
+   */
+  async function reserveCodeTry(
+    userId: number,
+    attemptId: string | null,
+  ): Promise<{ ok: true; accountFailures: number; attemptFailures: number; lockedUntil: Date | null } | { ok: false; result: VerifyResult }> {
+    const now = clock.now();
+    const lockUntil = addMinutes(now, lockMinutes);
+    const notOpen = new Error("attempt not open");
+    try {
+      return await db.transaction(async (tx) => {
+        const account = await tx.query(
+          `UPDATE users SET
+             second_factor_failures = CASE WHEN second_factor_failures + 1 >= $3 THEN 0 ELSE second_factor_failures + 1 END,
+             second_factor_locked_until = CASE WHEN second_factor_failures + 1 >= $3 THEN $4::timestamptz ELSE NULL END
+           WHERE id = $1 AND (second_factor_locked_until IS NULL OR second_factor_locked_until <= $2)
+           RETURNING second_factor_failures AS n, second_factor_locked_until AS until`,
+          [userId, now, wrongCodesBeforeLock, lockUntil],
+        );
+        const row = account.rows[0];
+        if (!row) {
+          const { rows } = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1", [userId]);
+          return { ok: false as const, result: { status: "locked" as const, until: (rows[0]?.until as Date) ?? lockUntil } };
+        }
+        let attemptFailures = 0;
+        if (attemptId) {
+          const attempt = await tx.query(
+            `UPDATE login_attempts SET failed_codes = failed_codes + 1
+             WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3 AND failed_codes < $4
+             RETURNING failed_codes AS n`,
+            [attemptId, userId, now, wrongCodesPerAttempt],
+          );
+          // Rolls the account's try back too: a closed attempt checks no code.
+          if (!attempt.rows[0]) throw notOpen;
+          attemptFailures = Number(attempt.rows[0].n);
+        }
+        const lockedUntil = (row.until as Date | null) ?? null;
+        return {
+          ok: true as const,
+          accountFailures: lockedUntil ? wrongCodesBeforeLock : Number(row.n),
+          attemptFailures,
+          lockedUntil,
+        };
+      });
+    } catch (error) {
+      if (error === notOpen) return { ok: false, result: { status: "invalid_attempt" } };
+      throw error;
+    }
+  }
+
+  /** A reserved try that turned out wrong: says what it led to (lock, void, or tries left). */
+  async function settleWrongCode(
+    userId: number,
+    attemptId: string | null,
+    kind: MethodKind,
+    reserved: { accountFailures: number; attemptFailures: number; lockedUntil: Date | null },
+    context: RequestContext,
+  ): Promise<VerifyResult> {
+    const now = clock.now();
+    return db.transaction(async (tx) => {
+      await audit.recordEvent({ type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } }, context, tx);
+      if (reserved.lockedUntil) {
+        if (attemptId) await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [attemptId, now]);
+        await audit.recordEvent({ type: "2fa.locked", subjectUserId: userId, details: { until: reserved.lockedUntil.toISOString() } }, context, tx);
+        return { status: "locked" as const, until: reserved.lockedUntil };
+      }
+      if (attemptId && reserved.attemptFailures >= wrongCodesPerAttempt) {
+        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [attemptId, now]);
+        await audit.recordEvent({ type: "2fa.attempt_voided", subjectUserId: userId, details: { method: kind } }, context, tx);
+        return { status: "voided" as const };
+      }
+      return {
+        status: "wrong_code" as const,
+        attemptsLeft: attemptId ? wrongCodesPerAttempt - reserved.attemptFailures : wrongCodesBeforeLock - reserved.accountFailures,
+      };
+    });
+  }
+
+  /**
    * Checks a typed response (app code, SMS code, recovery code) for an open login attempt.
    * On success the attempt is passed, exactly once.
    */
@@ -187,15 +270,14 @@ export function createTwoFactorService({
     context: RequestContext,
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
-    const attempt = await findOpenAttempt(input.attemptId, input.userId);
-    if (!method || !attempt) return { status: "invalid_attempt" };
-    const lockedUntil = await findLockedUntil(input.userId);
-    if (lockedUntil) return { status: "locked", until: lockedUntil };
+    if (!method || !input.attemptId) return { status: "invalid_attempt" };
+    const reserved = await reserveCodeTry(input.userId, input.attemptId);
+    if (!reserved.ok) return reserved.result;
 
-    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: attempt.id, response: input.response });
-    if (!isRight) return recordWrongCode(input.userId, attempt.id, method.kind, context);
+    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: input.attemptId, response: input.response });
+    if (!isRight) return settleWrongCode(input.userId, input.attemptId, method.kind, reserved, context);
 
-    const passed = await passAttempt(attempt.id, input.userId, method.kind, context);
+    const passed = await passAttempt(input.attemptId, input.userId, method.kind, context);
     return passed ? { status: "passed", method: method.kind } : { status: "invalid_attempt" };
   }
 
@@ -203,7 +285,7 @@ export function createTwoFactorService({
   async function passAttempt(attemptId: string, userId: number, kind: MethodKind, context: RequestContext): Promise<boolean> {
     return db.transaction(async (tx) => {
       // Rows are locked in one order everywhere (the user, then the attempt), so this and a
-      // parallel wrong code (recordWrongCode) or an admin reset cannot deadlock.
+      // parallel wrong code or an admin reset cannot deadlock.
       await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [userId]);
       const { rowCount } = await tx.query(
         "UPDATE login_attempts SET status = 'passed', finished_at = $3 WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
@@ -216,7 +298,7 @@ export function createTwoFactorService({
   }
 
   /**
-   * Checks a code outside a login (enrolment, step-up). Wrong codes count toward the account lock.
+   * Checks a code outside a login (step-up). Counted toward the account lock like a login code.
    */
   async function verifyFreshResponse(
     input: { userId: number; kind: string; response: string },
@@ -224,10 +306,10 @@ export function createTwoFactorService({
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
     if (!method) return { status: "invalid_attempt" };
-    const lockedUntil = await findLockedUntil(input.userId);
-    if (lockedUntil) return { status: "locked", until: lockedUntil };
+    const reserved = await reserveCodeTry(input.userId, null);
+    if (!reserved.ok) return reserved.result;
     const isRight = await method.verifyResponse({ userId: input.userId, attemptId: "", response: input.response });
-    if (!isRight) return recordWrongCode(input.userId, null, method.kind, context);
+    if (!isRight) return settleWrongCode(input.userId, null, method.kind, reserved, context);
     await recordCodeAccepted(input.userId, method.kind, context);
     return { status: "passed", method: method.kind };
   }
