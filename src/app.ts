@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
+import { urlForLog } from "./web/log-url.js";
 import { checkOrigin, csrfProtection, provideCsrfToken } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
 import { createGuards } from "./web/middleware/guards.js";
@@ -61,9 +62,7 @@ export function createApp(deps: AppDeps): App {
       serializers: {
         req: (req) => ({
           method: req.method,
-          url: String(req.url)
-            .replace(/(\/webhooks\/twilio\/[a-z-]+\/)[^/?]+/, "$1[token]")
-            .split("?")[0],
+          url: urlForLog(String(req.url)),
         }),
         res: (res) => ({ statusCode: res.statusCode }),
       },

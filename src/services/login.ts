@@ -140,7 +140,11 @@ export function createLoginService({
     if (outcome !== "ok" || !user) {
       const why = outcome === "wrong" ? "wrong_password" : outcome;
       await audit.recordEvent(
-        { type: "login.failed", subjectUserId: user?.id ?? null, details: { reason: why, email: user ? undefined : maskEmail(email) } },
+        {
+          type: "login.failed",
+          subjectUserId: user?.id ?? null,
+          details: { reason: why, email: user ? undefined : maskEmail(email) },
+        },
         context,
       );
       return { ok: false, reason: "invalid" };

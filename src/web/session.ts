@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import connectPgSimple from "connect-pg-simple";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import session from "express-session";
@@ -19,6 +20,8 @@ declare module "express-session" {
     loginAttemptId: string;
     /** The attempt an SMS code for a step-up (confirming a security change) is bound to. */
     stepUpAttemptId: string;
+    /** Ties a pending app enrolment to this session (see totp_enrolments.session_binding). */
+    enrolmentBinding: string;
     /** The patient closed the invitation to set up two-step login. */
     twoFactorInviteDismissed: boolean;
     createdAt: number;
@@ -129,6 +132,12 @@ export async function startUserSession(req: Request, user: User, stage: SessionS
   req.session.lastSeenAt = now;
   req.session.authenticatedAt = now;
   await saveSession(req);
+}
+
+/** The value that ties a pending enrolment to this session, made when first needed. */
+export function enrolmentBindingOf(req: Request): string {
+  req.session.enrolmentBinding ??= randomBytes(16).toString("base64url");
+  return req.session.enrolmentBinding;
 }
 
 /** Ends the session and starts an empty one that carries a message for the login page. */

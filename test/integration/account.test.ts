@@ -262,3 +262,50 @@ describe("doctors and role changes", () => {
     assert.equal((await agent.get("/enrol")).status, 200);
   });
 });
+
+describe("what a second session of the same user can do", () => {
+  const secretIn = (html: string) => html.match(/<code class="secret" id="secret">([A-Z2-7 ]+)<\/code>/)![1]!.replace(/\s+/g, "");
+
+  test("an enrolment page left open elsewhere never sees this session's secret, and ends once a factor exists", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    const mine = await logIn(t.app, doctor.email, doctor.password);
+    const other = await logIn(t.app, doctor.email, doctor.password);
+    const otherPage = await other.agent.get("/enrol/app");
+    const myPage = await mine.agent.get("/enrol/app");
+    const mySecret = secretIn(myPage.text);
+    assert.notEqual(secretIn(otherPage.text), mySecret, "each session has its own pending secret");
+    const done = await mine.agent
+      .post("/enrol/app")
+      .type("form")
+      .send({ code: await generateTotpCode(mySecret, t.clock.now()), _csrf: csrfFrom(myPage.text) });
+    assert.equal(done.status, 200);
+    const stale = await other.agent.get("/enrol/app");
+    assert.equal(stale.headers.location, "/login", "the other enrolment session is over");
+    assert.equal((await other.agent.get("/doctor")).headers.location, "/login?ended=1");
+    assert.equal((await mine.agent.get("/doctor")).status, 200);
+  });
+
+  test("wrong passwords when confirming a change count like wrong passwords at login", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    for (let i = 0; i < 5; i += 1) {
+      const wrong = await submitForm(agent, "/account/confirm", "/account/confirm", {
+        password: `wrong guess ${i}`,
+        next: "/account/security",
+      });
+      assert.equal(wrong.status, 401);
+    }
+    const right = await submitForm(agent, "/account/confirm", "/account/confirm", {
+      password: user.password,
+      next: "/account/security",
+    });
+    assert.equal(right.status, 401, "the account waits, even for the right password");
+    t.clock.advanceMinutes(1);
+    await agent.get("/patient");
+    const later = await submitForm(agent, "/account/confirm", "/account/confirm", {
+      password: user.password,
+      next: "/account/security",
+    });
+    assert.equal(later.headers.location, "/account/security");
+  });
+});

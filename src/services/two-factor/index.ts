@@ -188,7 +188,9 @@ export function createTwoFactorService({
   async function reserveCodeTry(
     userId: number,
     attemptId: string | null,
-  ): Promise<{ ok: true; accountFailures: number; attemptFailures: number; lockedUntil: Date | null } | { ok: false; result: VerifyResult }> {
+  ): Promise<
+    { ok: true; accountFailures: number; attemptFailures: number; lockedUntil: Date | null } | { ok: false; result: VerifyResult }
+  > {
     const now = clock.now();
     const lockUntil = addMinutes(now, lockMinutes);
     const notOpen = new Error("attempt not open");
@@ -243,20 +245,37 @@ export function createTwoFactorService({
   ): Promise<VerifyResult> {
     const now = clock.now();
     return db.transaction(async (tx) => {
-      await audit.recordEvent({ type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } }, context, tx);
+      await audit.recordEvent(
+        { type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
+        context,
+        tx,
+      );
       if (reserved.lockedUntil) {
-        if (attemptId) await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [attemptId, now]);
-        await audit.recordEvent({ type: "2fa.locked", subjectUserId: userId, details: { until: reserved.lockedUntil.toISOString() } }, context, tx);
+        if (attemptId)
+          await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
+            attemptId,
+            now,
+          ]);
+        await audit.recordEvent(
+          { type: "2fa.locked", subjectUserId: userId, details: { until: reserved.lockedUntil.toISOString() } },
+          context,
+          tx,
+        );
         return { status: "locked" as const, until: reserved.lockedUntil };
       }
       if (attemptId && reserved.attemptFailures >= wrongCodesPerAttempt) {
-        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [attemptId, now]);
+        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
+          attemptId,
+          now,
+        ]);
         await audit.recordEvent({ type: "2fa.attempt_voided", subjectUserId: userId, details: { method: kind } }, context, tx);
         return { status: "voided" as const };
       }
       return {
         status: "wrong_code" as const,
-        attemptsLeft: attemptId ? wrongCodesPerAttempt - reserved.attemptFailures : wrongCodesBeforeLock - reserved.accountFailures,
+        attemptsLeft: attemptId
+          ? wrongCodesPerAttempt - reserved.attemptFailures
+          : wrongCodesBeforeLock - reserved.accountFailures,
       };
     });
   }

@@ -145,6 +145,8 @@ export function createPhoneFactor({
     const now = clock.now();
     return db.transaction(async (tx) => {
       await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
+      // The per-number and portal-wide limits span accounts: sends are checked one at a time.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('portal:phone-sends'))");
       const retryAt = await findSendBlock(tx, input.userId, input.phone);
       if (retryAt) return { retryAt };
       // A new code or call replaces the open one; the attempt's wrong-code count stays.

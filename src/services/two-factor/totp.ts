@@ -40,12 +40,14 @@ export function createTotpFactor({ db, clock, config }: { db: Database; clock: C
   async function startAppEnrolment(
     user: { id: number; email: string },
     replace = false,
+    /** A value kept in the session that started the enrolment: only that session sees the secret. */
+    sessionBinding = "",
   ): Promise<{ enrolment: PendingAppEnrolment; isNew: boolean }> {
     const now = clock.now();
     if (!replace) {
       const { rows } = await db.query(
-        "SELECT secret_box, expires_at FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2",
-        [user.id, now],
+        "SELECT secret_box, expires_at FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2 AND session_binding = $3",
+        [user.id, now, sessionBinding],
       );
       if (rows[0]) {
         return {
@@ -57,9 +59,10 @@ export function createTotpFactor({ db, clock, config }: { db: Database; clock: C
     const box = seal(user.id, generateTotpSecret());
     const expiresAt = addMinutes(now, enrolmentLifetimeMinutes);
     await db.query(
-      `INSERT INTO totp_enrolments (user_id, secret_box, created_at, expires_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
-      [user.id, box, now, expiresAt],
+      `INSERT INTO totp_enrolments (user_id, secret_box, created_at, expires_at, session_binding) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, created_at = EXCLUDED.created_at,
+         expires_at = EXCLUDED.expires_at, session_binding = EXCLUDED.session_binding`,
+      [user.id, box, now, expiresAt, sessionBinding],
     );
     return { enrolment: await describePending(user.id, user.email, box, expiresAt), isNew: true };
   }
@@ -68,12 +71,16 @@ export function createTotpFactor({ db, clock, config }: { db: Database; clock: C
    * Makes the pending app the user's factor when the code is right. Returns "expired" when there
    * is no pending enrolment any more (the page then shows a new QR code).
    */
-  async function confirmAppEnrolment(userId: number, code: string): Promise<"enrolled" | "wrong_code" | "expired"> {
+  async function confirmAppEnrolment(
+    userId: number,
+    code: string,
+    sessionBinding = "",
+  ): Promise<"enrolled" | "wrong_code" | "expired"> {
     const now = clock.now();
-    const { rows } = await db.query("SELECT secret_box FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2", [
-      userId,
-      now,
-    ]);
+    const { rows } = await db.query(
+      "SELECT secret_box FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2 AND session_binding = $3",
+      [userId, now, sessionBinding],
+    );
     if (!rows[0]) return "expired";
     const box = rows[0].secret_box as string;
     const step = await findTotpStep(open(userId, box), code.trim(), now);

@@ -4,6 +4,7 @@ import { DatabaseUnavailableError, isConnectionError } from "../../db/database.j
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
+import { urlForLog } from "../log-url.js";
 import { renderPage } from "../render.js";
 
 const titles: Record<number, string> = {
@@ -48,7 +49,7 @@ export function createErrorHandler({
 }): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const { status, message, retryAt } = describe(error);
-    if (status >= 500) logger.error({ err: error, url: req.originalUrl }, "request failed");
+    if (status >= 500) logger.error({ err: error, url: urlForLog(req.originalUrl) }, "request failed");
     if (res.headersSent) return;
     if (status === 503) res.set("Retry-After", "30");
     if (retryAt) res.set("Retry-After", String(Math.max(1, Math.ceil((retryAt.getTime() - clock.now().getTime()) / 1000))));

@@ -4,7 +4,7 @@ import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
-import { verifyPassword } from "../../services/passwords.js";
+import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { SessionService } from "../../services/sessions.js";
 import type { MethodKind, TwoFactorService } from "../../services/two-factor/index.js";
@@ -38,6 +38,7 @@ const passwordForm = z.object({
 
 export interface AccountDeps {
   config: Config;
+  login: LoginService;
   clock: Clock;
   audit: AuditLog;
   users: UserService;
@@ -56,7 +57,7 @@ const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone } = deps;
+  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login } = deps;
   const router = Router();
   const stepUp = requireRecentAuthentication(clock);
 
@@ -118,12 +119,18 @@ export function accountRoutes(deps: AccountDeps) {
   router.post("/confirm/sms", async (req, res) => {
     const user = req.user!;
     const next = safeReturnPath(req.body?.next);
-    // The code is bound to an attempt of its own, so it is counted and expires like a login code.
-    req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
-    const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId, requestContext(req));
+    // The code is bound to an attempt of its own, so it is counted and expires like a login code;
+    // a resend keeps that attempt and its count of wrong codes.
+    const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
+    if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
+    const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
     if (result.status === "rate_limited")
       throw new HttpError(429, "Too many codes were sent. For your safety, sending is paused.", { retryAt: result.retryAt });
     if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
+    if (result.status === "too_soon") {
+      req.session.notice = "A new code can be sent 30 seconds after the previous one. Use the code you received.";
+      return res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}`);
+    }
     req.session.notice = "We sent a code by SMS. Type it below with your password.";
     res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}`);
   });
@@ -134,12 +141,25 @@ export function accountRoutes(deps: AccountDeps) {
     const parsed = parseForm(confirmForm, req.body);
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.error, 400);
-    if (!(await verifyPassword(parsed.data.password, user.passwordHash))) {
+    const passwordCheck = await login.checkPasswordLimited(user, parsed.data.password);
+    if (passwordCheck !== "ok") {
       await audit.recordEvent(
-        { type: "stepup.failed", actorUserId: user.id, subjectUserId: user.id, details: { reason: "password" } },
+        {
+          type: "stepup.failed",
+          actorUserId: user.id,
+          subjectUserId: user.id,
+          details: { reason: passwordCheck === "blocked" ? "blocked" : "password" },
+        },
         requestContext(req),
       );
-      return renderConfirm(req, res, next, "That password is not right.", 401);
+      // Wrong passwords here count like wrong passwords at login, with the same waiting time.
+      return renderConfirm(
+        req,
+        res,
+        next,
+        "That password is not right. After several wrong passwords you must wait a few minutes.",
+        401,
+      );
     }
     if (methods.length > 0) {
       const kind = methods.some((method) => method.kind === parsed.data.method) ? parsed.data.method! : methods[0]!.kind;
@@ -182,7 +202,9 @@ export function accountRoutes(deps: AccountDeps) {
       renderPage(res, "account/password", { title: "Change your password", error, forced: user.mustChangePassword }, status);
     const parsed = parseForm(passwordForm, req.body);
     if (!parsed.ok) return again(parsed.error);
-    if (!(await verifyPassword(parsed.data.current, user.passwordHash))) return again("Your current password is not right.", 401);
+    if ((await login.checkPasswordLimited(user, parsed.data.current)) !== "ok") {
+      return again("Your current password is not right. After several wrong passwords you must wait a few minutes.", 401);
+    }
     if (parsed.data.password !== parsed.data.repeat) return again("The two new passwords are not the same.");
     const result = await users.changePassword(user, parsed.data.password, requestContext(req));
     if (!result.ok) return again(result.error);

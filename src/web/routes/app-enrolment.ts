@@ -9,6 +9,7 @@ import type { User } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
+import { enrolmentBindingOf } from "../session.js";
 
 const codeForm = z.object({
   code: field(64).trim().min(1, "Enter the 6-digit code from your app."),
@@ -79,7 +80,7 @@ export function appEnrolmentRoutes(
     options: { replace?: boolean; error?: string | null; status?: number } = {},
   ) {
     const user = req.user!;
-    const { enrolment, isNew } = await totp.startAppEnrolment(user, options.replace);
+    const { enrolment, isNew } = await totp.startAppEnrolment(user, options.replace, enrolmentBindingOf(req));
     if (isNew) {
       await audit.recordEvent(
         { type: "2fa.enrolment_started", actorUserId: user.id, subjectUserId: user.id, details: { method: "app" } },
@@ -115,7 +116,7 @@ export function appEnrolmentRoutes(
       throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
-    const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code);
+    const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
     if (outcome === "expired") {
       return showEnrolment(req, res, {
         error: "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",

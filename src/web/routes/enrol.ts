@@ -1,10 +1,11 @@
 import { type NextFunction, type Request, type Response, Router } from "express";
 import type { Clock } from "../../services/clock.js";
 import type { LoginService } from "../../services/login.js";
+import type { SessionService } from "../../services/sessions.js";
 import type { UserService } from "../../services/users.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { startUserSession } from "../session.js";
+import { restartWithNotice, startUserSession } from "../session.js";
 import { type AppEnrolmentDeps, appEnrolmentRoutes } from "./app-enrolment.js";
 import { type PhoneEnrolmentDeps, phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
@@ -13,9 +14,10 @@ import { type PhoneEnrolmentDeps, phoneEnrolmentRoutes } from "./phone-enrolment
  * after the password and can reach nothing else (logout aside) until a factor works.
  */
 export function enrolRoutes(
-  deps: AppEnrolmentDeps & PhoneEnrolmentDeps & { users: UserService; login: LoginService; clock: Clock },
+  deps: AppEnrolmentDeps &
+    PhoneEnrolmentDeps & { users: UserService; login: LoginService; sessions: SessionService; clock: Clock },
 ) {
-  const { users, login, clock } = deps;
+  const { users, login, clock, twoFactor, sessions } = deps;
   const router = Router();
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
@@ -23,7 +25,17 @@ export function enrolRoutes(
     if (req.session.stage === "complete") return res.redirect("/");
     if (req.session.stage !== "enrol" || !req.session.userId) return res.redirect("/login");
     const user = await users.findUserById(req.session.userId);
-    if (!user || user.disabledAt) return res.redirect("/login");
+    // This session may only set up the first factor: once the user has one (enrolled from another
+    // session), or their sessions were revoked, it is over.
+    const isStale =
+      !user ||
+      user.disabledAt ||
+      (req.session.generation ?? 0) !== user.sessionGeneration ||
+      (await twoFactor.hasSecondFactor(user.id));
+    if (isStale) {
+      await restartWithNotice(req, "Your session has ended. Please log in again.");
+      return res.redirect("/login");
+    }
     req.user = user;
     res.locals.user = user;
     res.locals.enrolling = true;
@@ -34,10 +46,12 @@ export function enrolRoutes(
     renderPage(res, "two-factor/enrol", { title: "Set up two-step login" });
   });
 
-  // Once the factor works, the session becomes fully signed in, under a new id.
+  // Once the factor works, the session becomes fully signed in, under a new id, and any other
+  // session of the user (a second enrolment page left open) ends.
   async function finishEnrolment(req: Request, _res: Response) {
     const user = req.user!;
-    await startUserSession(req, user, "complete", clock);
+    const { generation } = await sessions.invalidateUserSessions(user.id, req.sessionID);
+    await startUserSession(req, { ...user, sessionGeneration: generation }, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), "enrolment");
   }
 
