@@ -285,6 +285,20 @@ describe("what a second session of the same user can do", () => {
     assert.equal((await mine.agent.get("/doctor")).status, 200);
   });
 
+  test("a code proving a new phone works only in the session that asked for it", async () => {
+    const user = await t.createUser("patient");
+    const mine = await logIn(t.app, user.email, user.password);
+    const other = await logIn(t.app, user.email, user.password);
+    await submitForm(mine.agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 41414141" });
+    const code = codeIn((await lastSms("+31641414141")).body);
+    const elsewhere = await submitForm(other.agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code });
+    assert.equal(elsewhere.status, 400);
+    assert.equal(await t.services.phone.findVerifiedPhone(user.id), null);
+    const here = await submitForm(mine.agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code });
+    assert.equal(here.status, 200);
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, "+31641414141");
+  });
+
   test("wrong passwords when confirming a change count like wrong passwords at login", async () => {
     const user = await t.createUser("patient");
     const { agent } = await logIn(t.app, user.email, user.password);

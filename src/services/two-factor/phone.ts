@@ -89,8 +89,9 @@ export function createPhoneFactor({
   // The code is hashed together with what it is bound to: a code from one login attempt (session)
   // does not match in another.
   const hashCode = (bindTo: string, code: string) => createHmac("sha256", codeKey).update(`${bindTo}:${code}`).digest("hex");
-  const bindingOf = (purpose: "login" | "enrol", userId: number, attemptId: string | null) =>
-    purpose === "login" ? `login:${attemptId}` : `enrol:${userId}`;
+  // A login code is bound to its attempt; a code proving a new number to the session that asked.
+  const bindingOf = (purpose: "login" | "enrol", userId: number, attemptId: string | null, sessionBinding = "") =>
+    purpose === "login" ? `login:${attemptId}` : `enrol:${userId}:${sessionBinding}`;
 
   async function findVerifiedPhone(userId: number): Promise<VerifiedPhone | null> {
     const { rows } = await db.query("SELECT phone_e164, verified_at FROM phone_factors WHERE user_id = $1", [userId]);
@@ -141,6 +142,7 @@ export function createPhoneFactor({
     channel: Channel;
     phone: string;
     code?: string;
+    sessionBinding?: string;
   }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
@@ -167,7 +169,7 @@ export function createPhoneFactor({
           input.purpose,
           input.channel,
           input.phone,
-          input.code ? hashCode(bindingOf(input.purpose, input.userId, input.attemptId), input.code) : null,
+          input.code ? hashCode(bindingOf(input.purpose, input.userId, input.attemptId, input.sessionBinding), input.code) : null,
           now,
           addMinutes(now, lifetime),
         ],
@@ -295,6 +297,7 @@ export function createPhoneFactor({
     attemptId: string | null;
     purpose: "login" | "enrol";
     code: string;
+    sessionBinding?: string;
   }): Promise<PhoneChallenge | null> {
     const code = input.code.replace(/\s+/g, "");
     if (!/^\d{6}$/.test(code)) return null;
@@ -307,7 +310,7 @@ export function createPhoneFactor({
         input.userId,
         input.attemptId,
         input.purpose,
-        hashCode(bindingOf(input.purpose, input.userId, input.attemptId), code),
+        hashCode(bindingOf(input.purpose, input.userId, input.attemptId, input.sessionBinding), code),
         clock.now(),
       ],
     );
@@ -399,9 +402,22 @@ export function createPhoneFactor({
   }
 
   /** Sends a code to prove a new number. The number counts only after the code comes back. */
-  async function startPhoneEnrolment(userId: number, phone: string, context: RequestContext): Promise<SendResult> {
+  async function startPhoneEnrolment(
+    userId: number,
+    phone: string,
+    context: RequestContext,
+    sessionBinding = "",
+  ): Promise<SendResult> {
     const code = newCode();
-    const created = await createChallenge({ userId, attemptId: null, purpose: "enrol", channel: "sms", phone, code });
+    const created = await createChallenge({
+      userId,
+      attemptId: null,
+      purpose: "enrol",
+      channel: "sms",
+      phone,
+      code,
+      sessionBinding,
+    });
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
     await audit.recordEvent(
       {
@@ -424,10 +440,11 @@ export function createPhoneFactor({
   async function confirmPhoneEnrolment(
     userId: number,
     code: string,
+    sessionBinding = "",
   ): Promise<
     { status: "enrolled"; phone: string; previousPhone: string | null } | { status: "wrong_code" } | { status: "expired" }
   > {
-    const challenge = await consumeCode({ userId, attemptId: null, purpose: "enrol", code });
+    const challenge = await consumeCode({ userId, attemptId: null, purpose: "enrol", code, sessionBinding });
     if (!challenge) {
       const pending = await findLatestChallenge(userId, null, "sms", "enrol");
       const isOpen = pending && pending.status === "pending" && pending.expiresAt > clock.now();

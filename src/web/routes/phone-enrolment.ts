@@ -10,7 +10,7 @@ import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js"
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { takeNotice } from "../session.js";
+import { enrolmentBindingOf, takeNotice } from "../session.js";
 import { finishEnrolment } from "./app-enrolment.js";
 
 const phoneForm = z.object({ phone: field(40).trim().min(1, "Enter your mobile phone number."), _csrf: z.string().optional() });
@@ -65,7 +65,7 @@ export function phoneEnrolmentRoutes(
   }
 
   async function sendCode(req: Request, res: Response, e164: string) {
-    const result = await phone.startPhoneEnrolment(req.user!.id, e164, requestContext(req));
+    const result = await phone.startPhoneEnrolment(req.user!.id, e164, requestContext(req), enrolmentBindingOf(req));
     if (result.status === "rate_limited") {
       throw new HttpError(429, "Too many codes were sent to you or to this number. For your safety, sending is paused.", {
         retryAt: result.retryAt,
@@ -102,7 +102,7 @@ export function phoneEnrolmentRoutes(
       throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
-    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code);
+    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
     if (outcome.status === "expired") {
       return showCodeForm(req, res, "The code has expired (codes last 5 minutes). Send a new code.", 400);
     }
