@@ -69,14 +69,7 @@ function clampListLimit(limit: number): number {
 }
 
 export function createOutboxGateway(db: Database, clock: Clock): OutboxGateway {
-  async function insertEntry(values: {
-    kind: OutboxKind;
-    to: string;
-    body: string | null;
-    twimlUrl: string | null;
-    statusCallbackUrl: string | null;
-    status: string;
-  }): Promise<SentMessage> {
+  async function insertEntry(values: Omit<OutboxEntry, "id" | "providerId" | "createdAt">): Promise<SentMessage> {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO phone_outbox (kind, to_number, body, twiml_url, status_callback_url, status, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,

@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
-import { type Journey, screenshot, seriousAccessibilityProblems, startJourney, waitForPage } from "../support/browser.js";
+import { screenshot, seriousAccessibilityProblems, useJourney, waitForPage } from "../support/browser.js";
 
 const journey = "admin-journey";
 const doctor = { email: "doctor@demo.test", password: "stethoscope maple 19", name: "Dr. Eva Visser" };
 const admin = { email: "admin@demo.test", password: "windmill stroopwafel 88", name: "Ada Admin" };
 const reason = "Lost phone; identity checked by a call back to the practice number";
 
-let t: Journey["t"];
-let server: Journey["server"];
-let browser: Journey["browser"];
-let journeyBase: Journey | undefined;
-
-before(async () => {
-  journeyBase = await startJourney();
-  ({ t, server, browser } = journeyBase);
-});
-after(() => journeyBase?.close());
+const portal = useJourney();
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 
@@ -28,13 +19,13 @@ const pathOf = (page: Page) => new URL(page.url()).pathname;
 let stepsAhead = 0;
 async function freshCode(secret: string): Promise<string> {
   stepsAhead += 1;
-  t.clock.set(new Date());
-  t.clock.advanceSeconds(30 * stepsAhead);
-  return generateTotpCode(secret, t.clock.now());
+  portal.t.clock.set(new Date());
+  portal.t.clock.advanceSeconds(30 * stepsAhead);
+  return generateTotpCode(secret, portal.t.clock.now());
 }
 
 async function logInWithPassword(page: Page, account: { email: string; password: string }) {
-  await page.goto(`${server.baseUrl}/login`);
+  await page.goto(`${portal.server.baseUrl}/login`);
   await page.getByLabel("Email address").fill(account.email);
   await page.getByLabel("Password").fill(account.password);
   await page.getByRole("button", { name: "Log in" }).click();
@@ -43,10 +34,10 @@ async function logInWithPassword(page: Page, account: { email: string; password:
 /** Password, then "With an authenticator app" and a code computed from the secret. */
 async function logInWithApp(page: Page, account: { email: string; password: string }, secret: string, step: string) {
   await logInWithPassword(page, account);
-  await waitForPage(page, `${server.baseUrl}/login/2fa`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa`);
   await screenshot(page, journey, `${step}a-choose-method`);
   await page.getByRole("link", { name: "With an authenticator app" }).click();
-  await waitForPage(page, `${server.baseUrl}/login/2fa/app`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa/app`);
   await page.getByLabel("6-digit code").fill(await freshCode(secret));
   await screenshot(page, journey, `${step}b-app-code`);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -54,34 +45,34 @@ async function logInWithApp(page: Page, account: { email: string; password: stri
 
 test("an admin resets a doctor's two-step login; the doctor is logged out, sets up a new app and sees their patients", async (check) => {
   // The fake clock stands still; the real browser takes real time. Keep them in step.
-  t.clock.set(new Date());
+  portal.t.clock.set(new Date());
 
   // ---- Set up: both demo accounts get an authenticator app through the services ----
-  const doctorUser = await t.services.users.findUserByEmail(doctor.email);
-  const adminUser = await t.services.users.findUserByEmail(admin.email);
+  const doctorUser = await portal.t.services.users.findUserByEmail(doctor.email);
+  const adminUser = await portal.t.services.users.findUserByEmail(admin.email);
   assert.ok(doctorUser && adminUser, "the demo doctor and admin exist");
-  const doctorSecret = await t.enrolApp(doctorUser);
-  const adminSecret = await t.enrolApp(adminUser);
+  const doctorSecret = await portal.t.enrolApp(doctorUser);
+  const adminSecret = await portal.t.enrolApp(adminUser);
 
   // ---- The doctor is logged in, in a browser of their own ----
-  const doctorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const doctorContext = await portal.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const doctorPage = await doctorContext.newPage();
   await logInWithApp(doctorPage, doctor, doctorSecret, "00");
-  await waitForPage(doctorPage, `${server.baseUrl}/doctor`);
+  await waitForPage(doctorPage, `${portal.server.baseUrl}/doctor`);
   assert.equal(await doctorPage.locator("h1").innerText(), "Your patients");
   await screenshot(doctorPage, journey, "01-doctor-patients-before-reset");
 
   // ---- The admin logs in with their app ----
-  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const adminContext = await portal.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await adminContext.newPage();
   await logInWithApp(page, admin, adminSecret, "02");
-  await waitForPage(page, `${server.baseUrl}/admin`);
+  await waitForPage(page, `${portal.server.baseUrl}/admin`);
   assert.equal(await page.locator("h1").innerText(), "Administration");
   await screenshot(page, journey, "03-admin-home");
 
   // ---- Users: search for the doctor ----
   await page.getByRole("link", { name: "Users", exact: true }).click();
-  await waitForPage(page, `${server.baseUrl}/admin/users`);
+  await waitForPage(page, `${portal.server.baseUrl}/admin/users`);
   assert.equal(await page.locator("h1").innerText(), "Users");
   await screenshot(page, journey, "04-users");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
@@ -99,7 +90,7 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
 
   // ---- The doctor's page: the app is their method, one session is active ----
   await doctorRow.getByRole("link", { name: doctor.name }).click();
-  await waitForPage(page, `${server.baseUrl}/admin/users/${doctorUser.id}`);
+  await waitForPage(page, `${portal.server.baseUrl}/admin/users/${doctorUser.id}`);
   assert.equal(await page.locator("h1").innerText(), doctor.name);
   const twoStep = page.locator("section", { has: page.getByRole("heading", { name: "Two-step login", exact: true }) });
   assert.deepEqual(await twoStep.getByRole("listitem").allInnerTexts(), ["With an authenticator app"]);
@@ -136,7 +127,7 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   await resetSection.getByLabel("Reason (kept in the audit log)").fill(reason);
   await screenshot(page, journey, "08-reset-with-reason");
   await resetSection.getByRole("button", { name: "Reset two-step login" }).click();
-  await waitForPage(page, new RegExp(`^${server.baseUrl}/admin/users/${doctorUser.id}(#reset)?$`));
+  await waitForPage(page, new RegExp(`^${portal.server.baseUrl}/admin/users/${doctorUser.id}(#reset)?$`));
   const confirmation = await page.getByRole("status").innerText();
   assert.match(confirmation, /Two-step login of Dr\. Eva Visser \(doctor@demo\.test\) was reset\./);
   assert.match(confirmation, /Removed: authenticator app\./);
@@ -163,7 +154,7 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
 
   // ---- The doctor logs in again and must set up a new method first ----
   await logInWithPassword(doctorPage, doctor);
-  await waitForPage(doctorPage, `${server.baseUrl}/enrol`);
+  await waitForPage(doctorPage, `${portal.server.baseUrl}/enrol`);
   assert.equal(await doctorPage.locator("h1").innerText(), "Set up two-step login");
   assert.match(await doctorPage.locator("main").innerText(), /can see data of several patients/);
   assert.equal(await doctorPage.getByRole("link", { name: "Security" }).count(), 0, "nothing else is reachable yet");
@@ -171,7 +162,7 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   assert.deepEqual(await seriousAccessibilityProblems(doctorPage), []);
 
   await doctorPage.getByRole("link", { name: "Use an authenticator app (recommended)" }).click();
-  await waitForPage(doctorPage, `${server.baseUrl}/enrol/app`);
+  await waitForPage(doctorPage, `${portal.server.baseUrl}/enrol/app`);
   assert.equal(await doctorPage.locator("h1").innerText(), "Set up an authenticator app");
   assert.ok(await doctorPage.getByRole("img", { name: /QR code/ }).isVisible(), "the QR code is shown");
   await screenshot(doctorPage, journey, "12-doctor-app-enrolment");
@@ -188,14 +179,14 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   await screenshot(doctorPage, journey, "13-doctor-recovery-codes");
   await doctorPage.getByLabel("I have saved these codes somewhere safe").check();
   await doctorPage.getByRole("button", { name: "Continue" }).click();
-  await waitForPage(doctorPage, `${server.baseUrl}/account/security`);
+  await waitForPage(doctorPage, `${portal.server.baseUrl}/account/security`);
   assert.match(await doctorPage.getByRole("status").first().innerText(), /Two-step login is on/);
   await screenshot(doctorPage, journey, "14-doctor-security-settings");
 
   // ---- The doctor sees their patients again ----
   // The portal's name in the header leads home, which for a doctor is their patient list.
   await doctorPage.locator("header a.brand").click();
-  await waitForPage(doctorPage, `${server.baseUrl}/doctor`);
+  await waitForPage(doctorPage, `${portal.server.baseUrl}/doctor`);
   const list = doctorPage.getByRole("table", { name: "Patients linked to you" });
   const names = await list.getByRole("row").allInnerTexts();
   assert.ok(
@@ -210,9 +201,9 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   await doctorContext.close();
 
   // ---- The admin finds the reset and its reason in the audit log ----
-  await page.goto(`${server.baseUrl}/admin`);
+  await page.goto(`${portal.server.baseUrl}/admin`);
   await page.getByRole("link", { name: "Audit log" }).click();
-  await waitForPage(page, `${server.baseUrl}/admin/audit`);
+  await waitForPage(page, `${portal.server.baseUrl}/admin/audit`);
   assert.equal(await page.locator("h1").innerText(), "Audit log");
   const events = page.getByRole("table", { name: "Security events" });
   const resetRow = events.getByRole("row").filter({ hasText: "2fa.reset" });

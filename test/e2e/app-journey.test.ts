@@ -1,29 +1,20 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
-import { type Journey, screenshot, seriousAccessibilityProblems, startJourney, waitForPage } from "../support/browser.js";
+import { screenshot, seriousAccessibilityProblems, useJourney, waitForPage } from "../support/browser.js";
 
 const journey = "app-journey";
 const email = "patient@demo.test";
 const password = "tulip harbour 2031";
 
-let t: Journey["t"];
-let server: Journey["server"];
-let browser: Journey["browser"];
-let journeyBase: Journey | undefined;
-
-before(async () => {
-  journeyBase = await startJourney();
-  ({ t, server, browser } = journeyBase);
-});
-after(() => journeyBase?.close());
+const portal = useJourney();
 
 const pathOf = (page: Page) => new URL(page.url()).pathname;
 
 async function logInWithPassword(page: Page) {
-  await page.goto(`${server.baseUrl}/login`);
+  await page.goto(`${portal.server.baseUrl}/login`);
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
@@ -32,34 +23,34 @@ async function logInWithPassword(page: Page) {
 /** Logs out with the header button and screenshots the login page it lands on. */
 async function logOut(page: Page, step: string) {
   await page.getByRole("button", { name: "Log out" }).click();
-  await waitForPage(page, `${server.baseUrl}/login?signed_out=1`);
+  await waitForPage(page, `${portal.server.baseUrl}/login?signed_out=1`);
   await screenshot(page, journey, step);
 }
 
 test("a patient sets up an authenticator app, then logs in with its code and with a recovery code", async () => {
   // The fake clock stands still; the real browser takes real time. Keep them in step.
-  t.clock.set(new Date());
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  portal.t.clock.set(new Date());
+  const context = await portal.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
 
   // ---- Password only: the home page invites to set up two-step login ----
-  await page.goto(`${server.baseUrl}/login`);
+  await page.goto(`${portal.server.baseUrl}/login`);
   await screenshot(page, journey, "00-login");
   await logInWithPassword(page);
-  await waitForPage(page, `${server.baseUrl}/patient`);
+  await waitForPage(page, `${portal.server.baseUrl}/patient`);
   await screenshot(page, journey, "01-home-with-invitation");
   const banner = page.getByRole("complementary", { name: "Two-step login" });
   assert.match(await banner.innerText(), /Protect your account with two-step login/);
 
   // ---- Enrolment: the test reads the key from the page, as someone typing it by hand would ----
   await banner.getByRole("link", { name: "Set it up" }).click();
-  await waitForPage(page, `${server.baseUrl}/account/security`);
+  await waitForPage(page, `${portal.server.baseUrl}/account/security`);
   await screenshot(page, journey, "01b-security-choices");
   await page
     .getByRole("row", { name: /Authenticator app/ })
     .getByRole("link", { name: "Add" })
     .click();
-  await waitForPage(page, `${server.baseUrl}/account/2fa/app`);
+  await waitForPage(page, `${portal.server.baseUrl}/account/2fa/app`);
   assert.equal(await page.locator("h1").innerText(), "Set up an authenticator app");
   assert.ok(await page.getByRole("img", { name: /QR code/ }).isVisible(), "the QR code is shown");
   await screenshot(page, journey, "02-app-enrolment");
@@ -76,8 +67,8 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   assert.equal((await page.locator("code.secret").innerText()).replace(/\s+/g, ""), secret, "the same key after a wrong code");
   await screenshot(page, journey, "03-app-enrolment-wrong-code");
 
-  t.clock.set(new Date());
-  await page.getByLabel("6-digit code from the app").fill(await generateTotpCode(secret, t.clock.now()));
+  portal.t.clock.set(new Date());
+  await page.getByLabel("6-digit code from the app").fill(await generateTotpCode(secret, portal.t.clock.now()));
   await page.getByRole("button", { name: "Turn on two-step login" }).click();
 
   // ---- Recovery codes: shown once, downloadable, "Continue" only once saved ----
@@ -106,7 +97,7 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   await continueButton.click();
 
   // ---- Security settings: the app is set up, 10 codes left ----
-  await waitForPage(page, `${server.baseUrl}/account/security`);
+  await waitForPage(page, `${portal.server.baseUrl}/account/security`);
   assert.match(await page.getByRole("status").first().innerText(), /Two-step login is on/);
   const methods = page.getByRole("table", { name: "Your second-step methods" });
   const appRow = methods.getByRole("row", { name: /Authenticator app/ });
@@ -115,7 +106,7 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   assert.match(await methods.getByRole("row", { name: /Recovery codes/ }).innerText(), /10 left/);
   await screenshot(page, journey, "06-security-settings");
 
-  await page.goto(`${server.baseUrl}/patient`);
+  await page.goto(`${portal.server.baseUrl}/patient`);
   assert.equal(
     await page.getByRole("complementary", { name: "Two-step login" }).count(),
     0,
@@ -126,29 +117,29 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
 
   // ---- Second login: password, then a fresh code from the app ----
   await logInWithPassword(page);
-  await waitForPage(page, `${server.baseUrl}/login/2fa`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa`);
   assert.equal(await page.locator("h1").innerText(), "Second step");
   await screenshot(page, journey, "09-choose-method");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   await page.getByRole("link", { name: "With an authenticator app" }).click();
-  await waitForPage(page, `${server.baseUrl}/login/2fa/app`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa/app`);
   await screenshot(page, journey, "10-app-code");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   // The enrolment used the current 30-second step; a code from it would be refused as a replay.
-  t.clock.set(new Date());
-  t.clock.advanceSeconds(30);
-  await page.getByLabel("6-digit code").fill(await generateTotpCode(secret, t.clock.now()));
+  portal.t.clock.set(new Date());
+  portal.t.clock.advanceSeconds(30);
+  await page.getByLabel("6-digit code").fill(await generateTotpCode(secret, portal.t.clock.now()));
   await page.getByRole("button", { name: "Confirm" }).click();
-  await waitForPage(page, `${server.baseUrl}/patient`);
+  await waitForPage(page, `${portal.server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   await screenshot(page, journey, "11-home-after-app-code");
   await logOut(page, "11b-logged-out");
 
   // ---- Third login: a recovery code instead of the app ----
   await logInWithPassword(page);
-  await waitForPage(page, `${server.baseUrl}/login/2fa`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa`);
   assert.equal(
     await page.getByRole("link", { name: "With an authenticator app" }).getAttribute("class"),
     "button primary",
@@ -156,7 +147,7 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   );
   await screenshot(page, journey, "12-choose-method-again");
   await page.getByRole("link", { name: "Use a recovery code" }).click();
-  await waitForPage(page, `${server.baseUrl}/login/2fa/recovery`);
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa/recovery`);
   await screenshot(page, journey, "13-recovery-code");
   await page.getByLabel("Recovery code").fill(codes[3]!.toUpperCase());
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -165,12 +156,12 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   await screenshot(page, journey, "14-recovery-code-used");
 
   await page.getByRole("link", { name: "Continue" }).click();
-  await waitForPage(page, `${server.baseUrl}/patient`);
+  await waitForPage(page, `${portal.server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   await screenshot(page, journey, "15-home-after-recovery-code");
 
   await page.getByRole("link", { name: "Security", exact: true }).click();
-  await waitForPage(page, `${server.baseUrl}/account/security`);
+  await waitForPage(page, `${portal.server.baseUrl}/account/security`);
   const methodsNow = page.getByRole("table", { name: "Your second-step methods" });
   assert.match(await methodsNow.getByRole("row", { name: /Recovery codes/ }).innerText(), /9 left/);
   await screenshot(page, journey, "16-security-settings-9-left");

@@ -1,24 +1,15 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { type Journey, screenshot, seriousAccessibilityProblems, startJourney, waitForPage } from "../support/browser.js";
+import { test } from "node:test";
+import { screenshot, seriousAccessibilityProblems, useJourney, waitForPage } from "../support/browser.js";
 
-let t: Journey["t"];
-let server: Journey["server"];
-let browser: Journey["browser"];
-let journeyBase: Journey | undefined;
-
-before(async () => {
-  journeyBase = await startJourney();
-  ({ t, server, browser } = journeyBase);
-});
-after(() => journeyBase?.close());
+const portal = useJourney();
 
 test("the demo patient logs in, sees their home page and logs out", async () => {
   // The fake clock stands still; the real browser takes real time. Keep them in step.
-  t.clock.set(new Date());
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  portal.t.clock.set(new Date());
+  const context = await portal.browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
-  await page.goto(`${server.baseUrl}/login`);
+  await page.goto(`${portal.server.baseUrl}/login`);
   await screenshot(page, "login", "01-login-page");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
@@ -31,16 +22,16 @@ test("the demo patient logs in, sees their home page and logs out", async () => 
 
   await page.getByLabel("Password").fill("tulip harbour 2031");
   await page.getByRole("button", { name: "Log in" }).click();
-  await waitForPage(page, `${server.baseUrl}/patient`);
+  await waitForPage(page, `${portal.server.baseUrl}/patient`);
   assert.match(await page.locator("h1").innerText(), /Welcome, Pat Jansen/);
   assert.match(await page.locator("main").innerText(), /Dr\. Eva Visser/);
   await screenshot(page, "login", "03-patient-home");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   await page.getByRole("button", { name: "Log out" }).click();
-  await waitForPage(page, `${server.baseUrl}/login?signed_out=1`);
+  await waitForPage(page, `${portal.server.baseUrl}/login?signed_out=1`);
   await screenshot(page, "login", "04-logged-out");
-  await page.goto(`${server.baseUrl}/patient`);
+  await page.goto(`${portal.server.baseUrl}/patient`);
   assert.equal(new URL(page.url()).pathname, "/login", "the old session no longer opens the home page");
   await context.close();
 });

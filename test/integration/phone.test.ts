@@ -85,6 +85,23 @@ async function post(agent: request.Agent, pagePath: string, action: string, fiel
     .send({ ...fields, _csrf: csrfFrom(page.text) });
 }
 
+/**
+ * A login waiting on a call that is still ringing: the emulator does not answer, and once its
+ * "no-answer" report has arrived the call is put back to pending, as if still ringing.
+ */
+async function startRingingCall() {
+  const user = await patientWithPhone();
+  emulator.setCallBehaviour({ answer: "no-answer" });
+  const agent = await passwordStep(user);
+  await post(agent, "/login/2fa", "/login/2fa/call/start");
+  await emulator.waitForCall(emulator.calls.at(-1)!.sid);
+  const { rows } = await database.db.query(
+    "UPDATE phone_challenges SET status = 'pending' WHERE user_id = $1 AND channel = 'call' RETURNING token",
+    [user.id],
+  );
+  return { user, agent, token: String(rows[0]!.token) };
+}
+
 async function auditTypes(userId: number) {
   return (await t.services.audit.listEventsForUser(userId, 100)).map((event) => event.type);
 }
@@ -359,37 +376,16 @@ describe("logging in by phone call", () => {
   }
 
   test("after 2 minutes without an answer the call counts as not answered", async () => {
-    const user = await patientWithPhone();
-    emulator.setCallBehaviour({ answer: "no-answer" });
-    const agent = await passwordStep(user);
-    await post(agent, "/login/2fa", "/login/2fa/call/start");
-    const { rows } = await database.db.query("SELECT token FROM phone_challenges WHERE user_id = $1 AND channel = 'call'", [
-      user.id,
-    ]);
-    // Let the emulator's "no-answer" report arrive first, then keep the call open as if still ringing.
-    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
-    await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE user_id = $1", [user.id]);
+    const { agent, token } = await startRingingCall();
     t.clock.advanceMinutes(2);
     assert.match((await agent.get("/login/2fa/call")).text, /no answer within 2 minutes/);
-    assert.equal(
-      await t.services.phone.answerCall(String(rows[0]!.token), "1", { ip: undefined, userAgent: undefined }),
-      "not-pending",
-    );
+    assert.equal(await t.services.phone.answerCall(token, "1", { ip: undefined, userAgent: undefined }), "not-pending");
   });
 });
 
 describe("webhooks", () => {
   test("a forged, missing or replayed signature is refused or has no effect", async () => {
-    const user = await patientWithPhone();
-    emulator.setCallBehaviour({ answer: "no-answer" });
-    const agent = await passwordStep(user);
-    await post(agent, "/login/2fa", "/login/2fa/call/start");
-    const { rows } = await database.db.query("SELECT token FROM phone_challenges WHERE user_id = $1 AND channel = 'call'", [
-      user.id,
-    ]);
-    const token = String(rows[0]!.token);
-    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
-    await database.db.query("UPDATE phone_challenges SET status = 'pending' WHERE token = $1", [token]);
+    const { agent, token } = await startRingingCall();
     const path = `/webhooks/twilio/gather/${token}`;
     const params = { CallSid: "CA123", Digits: "1" };
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { after, before } from "node:test";
 import { AxeBuilder } from "@axe-core/playwright";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { ensureDemoAccounts } from "../../src/services/demo.js";
@@ -115,4 +116,19 @@ export async function waitForPage(
       },
     );
   }
+}
+
+/**
+ * Starts a journey's app, server and Chromium before the file's tests and closes them after; the
+ * returned object is filled in once `before` has run.
+ */
+export function useJourney(): Journey {
+  const journey = {} as Journey;
+  before(async () => {
+    Object.assign(journey, await startJourney());
+  });
+  after(async () => {
+    await journey.close?.();
+  });
+  return journey;
 }
