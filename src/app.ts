@@ -10,7 +10,7 @@ import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
 import { urlForLog } from "./web/log-url.js";
-import { checkOrigin, csrfProtection, provideCsrfToken } from "./web/middleware/csrf.js";
+import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
 import { createGuards } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
@@ -78,9 +78,10 @@ export function createApp(deps: AppDeps): App {
 
   app.use(noStore);
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use(createSessionMiddleware({ config, db, logger }));
+  app.use(...createSessionMiddleware({ config, db, logger }));
   app.use(enforceSessionTimeouts(clock));
   app.use(checkOrigin(config));
+  const { csrfProtection, provideCsrfToken } = createCsrfProtection(config);
   app.use(csrfProtection);
   app.use(provideCsrfToken);
 

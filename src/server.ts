@@ -6,6 +6,7 @@ import { createLogger } from "./logger.js";
 import { systemClock } from "./services/clock.js";
 import { describeClockSkew, measureClockSkewSeconds } from "./services/clock-skew.js";
 import { describeDemoAccounts, ensureDemoAccounts } from "./services/demo.js";
+import { pruneIntervalMs } from "./services/retention.js";
 
 // Start-up: config → database → app → listen → graceful shutdown.
 async function main() {
@@ -34,6 +35,16 @@ async function main() {
     console.log(describeDemoAccounts(accounts));
   }
 
+  // Expired sessions, old login attempts and challenges are removed now and every 15 minutes.
+  const prune = () =>
+    services.retention
+      .pruneExpiredRecords()
+      .then((counts) => logger.debug({ counts }, "pruned expired records"))
+      .catch((error) => logger.warn({ err: error }, "could not prune expired records"));
+  void prune();
+  const pruning = setInterval(prune, pruneIntervalMs);
+  pruning.unref();
+
   const server: Server = app.listen(config.port, () => {
     logger.info(`${config.portalName} listening on http://localhost:${config.port} (ready in ${Date.now() - startedAt} ms)`);
   });
@@ -47,6 +58,7 @@ async function main() {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(pruning);
     logger.info(`${signal} received: finishing requests in flight`);
     // Stop accepting, let requests in flight finish, then close the pool.
     const force = setTimeout(() => {

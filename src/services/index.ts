@@ -6,6 +6,7 @@ import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
+import { createRetention } from "./retention.js";
 import { createSessionService } from "./sessions.js";
 import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
@@ -58,7 +59,8 @@ export function createServices(deps: ServiceDeps) {
       },
     },
   );
-  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin };
+  const retention = createRetention(deps);
+  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention };
 }
 
 export type Services = ReturnType<typeof createServices>;

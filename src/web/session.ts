@@ -61,9 +61,9 @@ export function createSessionMiddleware({
   config: Config;
   db: Database;
   logger: Logger;
-}): RequestHandler {
+}): RequestHandler[] {
   const PgStore = connectPgSimple(session);
-  return session({
+  const load = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
     store: new PgStore({
@@ -72,7 +72,10 @@ export function createSessionMiddleware({
       createTableIfMissing: false,
       // The app enforces the 15-minute idle and 8-hour absolute limits; the store keeps rows no longer.
       ttl: absoluteTimeoutMs / 1000,
+      // Expired rows are removed by the retention job (services/retention.ts), and a page view
+      // that changes nothing writes nothing: no "touch" of the row on every request.
       pruneSessionInterval: false,
+      disableTouch: true,
       errorLog: (...args: unknown[]) => logger.warn({ detail: args.map(String).join(" ") }, "session store error"),
     }),
     resave: false,
@@ -85,7 +88,85 @@ export function createSessionMiddleware({
       path: "/",
     },
   });
+  return [keepResponseEnd, load, storeSessionBeforeResponse(logger)];
 }
+
+// express-session saves a changed session only while the response is being sent: the headers
+// go out first, and a browser follows a redirect the moment they arrive, so the next request
+// could read the session from before the change. The session is therefore stored here, before
+// anything of the response is written; express-session's own end-of-request save is bypassed.
+const endBeforeSession = Symbol("endBeforeSession");
+const storedState = Symbol("storedState");
+
+type SessionAwareResponse = Response & { [endBeforeSession]?: Response["end"] };
+type SessionAwareRequest = Request & { [storedState]?: string };
+
+function keepResponseEnd(_req: Request, res: SessionAwareResponse, next: NextFunction) {
+  res[endBeforeSession] = res.end;
+  next();
+}
+
+/** What a session holds, as the store would write it (the cookie's own fields aside). */
+function stateOf(req: Request): string {
+  const { cookie: _cookie, ...data } = req.session;
+  return `${req.sessionID}:${JSON.stringify(data)}`;
+}
+
+function isEmpty(req: Request): boolean {
+  const { cookie: _cookie, ...data } = req.session;
+  return Object.keys(data).length === 0;
+}
+
+function storeSessionBeforeResponse(logger: Logger): RequestHandler {
+  return (req: SessionAwareRequest, res: SessionAwareResponse, next) => {
+    const end = res[endBeforeSession] as (...args: unknown[]) => Response;
+    const endThroughSessionLibrary = res.end as (...args: unknown[]) => Response;
+    req[storedState] = stateOf(req);
+    const loadedId = req.sessionID;
+    const wasEmpty = isEmpty(req);
+
+    res.end = function endAfterStoringSession(this: Response, ...args: unknown[]) {
+      // A destroyed session: express-session deletes its row (logout already awaited that).
+      if (!req.session) return endThroughSessionLibrary.apply(this, args);
+      // An empty session that has no row (a visitor's, or one just regenerated) is not stored.
+      const hasNothingToStore = isEmpty(req) && (wasEmpty || req.sessionID !== loadedId);
+      if (hasNothingToStore || stateOf(req) === req[storedState]) return end.apply(this, args);
+      req.session.save((error) => {
+        if (!error) {
+          req[storedState] = stateOf(req);
+          end.apply(this, args);
+          return;
+        }
+        // Nothing of the page has been written yet: it becomes a 503 page instead, so the user
+        // never goes on with a session that was not kept (and gets no cookie for it).
+        logger.warn({ err: error }, "the session could not be stored; answering 503");
+        req.session = null as unknown as Request["session"];
+        respondUnavailable(this, end);
+      });
+      return this;
+    } as Response["end"];
+    next();
+  };
+}
+
+function respondUnavailable(res: Response, end: (...args: unknown[]) => Response) {
+  for (const header of ["location", "content-length", "content-type", "etag", "last-modified", "content-disposition"]) {
+    res.removeHeader(header);
+  }
+  const body =
+    '<!doctype html><html lang="en"><meta charset="utf-8"><title>Temporarily unavailable</title>' +
+    "<h1>Temporarily unavailable</h1><p>The portal cannot reach its database just now. " +
+    "Please try again in a minute.</p></html>";
+  res.statusCode = 503;
+  res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("Retry-After", "30");
+  res.setHeader("Content-Length", Buffer.byteLength(body));
+  end.call(res, body);
+}
+
+/** lastSeenAt is written at most once a minute, so that a page view does not rewrite the session. */
+export const lastSeenPrecisionMs = 60_000;
 
 /** Ends a session that has been idle for 15 minutes or alive for 8 hours, whatever the cookie says. */
 export function enforceSessionTimeouts(clock: Clock): RequestHandler {
@@ -100,7 +181,7 @@ export function enforceSessionTimeouts(clock: Clock): RequestHandler {
       req.sessionExpired = true;
       return next();
     }
-    current.lastSeenAt = now;
+    if (now - (current.lastSeenAt ?? 0) >= lastSeenPrecisionMs) current.lastSeenAt = now;
     next();
   };
 }
@@ -110,7 +191,13 @@ export function regenerateSession(req: Request): Promise<void> {
 }
 
 export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    req.session.save((error) => {
+      if (error) return reject(error);
+      (req as SessionAwareRequest)[storedState] = stateOf(req);
+      resolve();
+    }),
+  );
 }
 
 export function destroySession(req: Request): Promise<void> {
@@ -120,6 +207,7 @@ export function destroySession(req: Request): Promise<void> {
 /**
  * Moves the user to a new session id (the old id is dead) at the given stage. Called after the
  * password step and again after the second factor, so no session id survives a privilege change.
+ * Like every session change, it is stored before the response goes out (see storeSessionBeforeResponse).
  */
 export async function startUserSession(req: Request, user: User, stage: SessionStage, clock: Clock): Promise<void> {
   const now = clock.now().getTime();
@@ -131,7 +219,6 @@ export async function startUserSession(req: Request, user: User, stage: SessionS
   req.session.generation = user.sessionGeneration;
   req.session.lastSeenAt = now;
   req.session.authenticatedAt = now;
-  await saveSession(req);
 }
 
 /** The value that ties a pending enrolment to this session, made when first needed. */
@@ -144,7 +231,6 @@ export function enrolmentBindingOf(req: Request): string {
 export async function restartWithNotice(req: Request, notice: string): Promise<void> {
   await regenerateSession(req);
   req.session.notice = notice;
-  await saveSession(req);
 }
 
 /** Takes the one-time message left for the next page, if any. */

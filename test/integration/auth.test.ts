@@ -70,22 +70,48 @@ describe("password login", () => {
   });
 
   test("a session id is replaced at login; the old one is dead", async () => {
-    const agent = request.agent(t.app);
+    // A visitor who only opened the login page has no stored session; one half-way through a
+    // login does. Logging in again from there must not keep its id (no fixation).
+    const { agent, response: first } = await logIn(t.app, doctor.email, doctor.password);
+    const before = sessionCookieOf(first);
+    assert.ok(before, "the password step starts a session");
     const page = await agent.get("/login");
-    const before = sessionCookieOf(page);
-    assert.ok(before, "the login page starts a session for its CSRF token");
     const response = await agent
       .post("/login")
       .type("form")
-      .send({ email: patient.email, password: patient.password, _csrf: csrfFrom(page.text) });
+      .send({ email: doctor.email, password: doctor.password, _csrf: csrfFrom(page.text) });
     const afterLogin = sessionCookieOf(response);
     assert.ok(afterLogin);
     assert.notEqual(afterLogin, before);
     const { rows } = await t.database.db.query("SELECT sid FROM session WHERE sid = $1", [
       decodeURIComponent(before!.split("=")[1]!).slice(2).split(".")[0],
     ]);
-    assert.equal(rows.length, 0, "the pre-login session row is gone");
-    assert.equal((await request(t.app).get("/patient").set("Cookie", before!)).headers.location, "/login?ended=1");
+    assert.equal(rows.length, 0, "the earlier session row is gone");
+    assert.equal((await request(t.app).get("/doctor").set("Cookie", before!)).headers.location, "/login?ended=1");
+  });
+
+  test("a visit of the login page stores no session, and its form still works", async () => {
+    const countSessions = async () => Number((await t.database.db.query("SELECT count(*)::int AS n FROM session")).rows[0]?.n);
+    const rowsBefore = await countSessions();
+    for (let visit = 0; visit < 200; visit += 1) {
+      const page = await request(t.app).get("/login");
+      assert.equal(page.status, 200);
+      assert.equal(sessionCookieOf(page), undefined, "no session cookie for a visitor");
+    }
+    assert.ok((await countSessions()) - rowsBefore <= 2, "200 visits of the login page add no session rows");
+    const { response } = await logIn(t.app, otherPatient.email, otherPatient.password);
+    assert.equal(response.status, 303, "the login form works without a stored session");
+    const forged = await request(t.app)
+      .post("/login")
+      .type("form")
+      .send({ email: otherPatient.email, password: otherPatient.password, _csrf: "a".repeat(256) })
+      .set("Cookie", `portal.csrf=${"b".repeat(256)}`);
+    assert.equal(forged.status, 403, "a token that does not match its cookie is refused");
+    const noCookie = await request(t.app)
+      .post("/login")
+      .type("form")
+      .send({ email: otherPatient.email, password: otherPatient.password, _csrf: "a".repeat(256) });
+    assert.equal(noCookie.status, 403, "a token without its cookie is refused");
   });
 
   test("login success and logout are audited", async () => {

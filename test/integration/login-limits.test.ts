@@ -100,18 +100,23 @@ describe("production cookie", () => {
     const user = await production.createUser("patient");
     const agent = request.agent(production.app);
     const page = await agent.get("/login").set("X-Forwarded-Proto", "https");
-    const cookie = ([] as string[]).concat(page.headers["set-cookie"] ?? [])[0]!;
-    assert.match(cookie, /^__Host-portal\.sid=/);
-    assert.match(cookie, /Secure/);
-    assert.match(cookie, /Path=\//);
+    // The login form's token cookie, and after the password the session cookie.
+    const csrfCookie = ([] as string[]).concat(page.headers["set-cookie"] ?? [])[0]!;
+    assert.match(csrfCookie, /^__Host-portal\.csrf=/);
+    assert.match(csrfCookie, /Secure/);
+    assert.match(csrfCookie, /HttpOnly/);
     assert.match(String(page.headers["strict-transport-security"]), /max-age=31536000/);
     const response = await agent
       .post("/login")
       .set("X-Forwarded-Proto", "https")
-      .set("Cookie", cookie.split(";")[0]!)
+      .set("Cookie", csrfCookie.split(";")[0]!)
       .type("form")
       .send({ email: user.email, password: user.password, _csrf: csrfFrom(page.text) });
     assert.equal(response.status, 303);
+    const cookie = ([] as string[]).concat(response.headers["set-cookie"] ?? []).find((c) => c.includes("portal.sid"))!;
+    assert.match(cookie, /^__Host-portal\.sid=/);
+    assert.match(cookie, /Secure/);
+    assert.match(cookie, /Path=\//);
     const broken = await agent.get("/no-such-page").set("X-Forwarded-Proto", "https");
     assert.doesNotMatch(broken.text, /class="stack"/);
   });

@@ -1,24 +1,57 @@
+import { parse as parseCookies } from "cookie";
 import { csrfSync } from "csrf-sync";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Config } from "../../config.js";
 import { HttpError } from "../../services/errors.js";
 
-// Synchronizer tokens kept in the session (csrf-sync; csurf is archived). Forms send `_csrf`.
-const { csrfSynchronisedProtection, generateToken } = csrfSync({
-  getTokenFromRequest: (req) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
-  errorConfig: {
-    statusCode: 403,
-    message: "This form has expired or did not come from this site. Go back, reload the page and try again.",
-    code: "EBADCSRFTOKEN",
-  },
-});
+/**
+ * Synchronizer tokens (csrf-sync; csurf is archived). Forms send `_csrf`. A signed-in session
+ * (or one on its way there) keeps its token server-side. A visitor who has only opened the login
+ * page has no stored session, so as not to write a row per visit: their token lives in an
+ * HttpOnly, SameSite cookie (`__Host-` in production) and the login form must echo it — a
+ * double-submit that another site can neither read nor set, behind the Origin check below.
+ */
+export function createCsrfProtection(config: Config) {
+  const cookieName = config.isProduction ? "__Host-portal.csrf" : "portal.csrf";
+  const isSignedIn = (req: Request) => typeof req.session?.userId === "number";
+  // A visitor's token set during this request: every form on the page carries the same one.
+  const issuedNow = new WeakMap<Request, string>();
 
-export const csrfProtection: RequestHandler = csrfSynchronisedProtection;
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
+    getTokenFromState: (req) => {
+      if (isSignedIn(req)) return req.session.csrfToken;
+      return issuedNow.get(req) ?? parseCookies(req.get("cookie") ?? "")[cookieName];
+    },
+    storeTokenInState: (req, token) => {
+      if (isSignedIn(req)) {
+        req.session.csrfToken = token;
+        return;
+      }
+      if (token) issuedNow.set(req, token);
+      else issuedNow.delete(req);
+      req.res?.cookie(cookieName, token ?? "", {
+        httpOnly: true,
+        sameSite: "lax",
+        secure: config.isProduction,
+        path: "/",
+        ...(token ? {} : { maxAge: 0 }),
+      });
+    },
+    errorConfig: {
+      statusCode: 403,
+      message: "This form has expired or did not come from this site. Go back, reload the page and try again.",
+      code: "EBADCSRFTOKEN",
+    },
+  });
 
-/** For views: the current session's token, created when a form first needs it. */
-export function provideCsrfToken(req: Request, res: Response, next: NextFunction) {
-  res.locals.csrfToken = () => generateToken(req);
-  next();
+  /** For views: the token of this session (or visitor), created when a form first needs it. */
+  function provideCsrfToken(req: Request, res: Response, next: NextFunction) {
+    res.locals.csrfToken = () => generateToken(req);
+    next();
+  }
+
+  return { csrfProtection: csrfSynchronisedProtection as RequestHandler, provideCsrfToken };
 }
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);

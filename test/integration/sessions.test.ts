@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp } from "../support/app.js";
+
+let t: TestApp;
+
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => {
+  await t.close();
+});
+
+function sidOf(cookie: string): string {
+  return decodeURIComponent(cookie.split("=")[1]!).slice(2).split(".")[0]!;
+}
+
+async function rowVersion(sid: string): Promise<string | undefined> {
+  const { rows } = await t.database.db.query<{ version: string }>("SELECT xmin::text AS version FROM session WHERE sid = $1", [
+    sid,
+  ]);
+  return rows[0]?.version;
+}
+
+test("a signed-in page view writes no session row; activity is written at most once a minute", async () => {
+  const user = await t.createUser("patient");
+  const { agent, response } = await logIn(t.app, user.email, user.password);
+  const sid = sidOf(sessionCookieOf(response)!);
+  assert.equal((await agent.get("/patient")).status, 200);
+  const version = await rowVersion(sid);
+  assert.ok(version, "the session is stored");
+  for (let view = 0; view < 5; view += 1) assert.equal((await agent.get("/patient")).status, 200);
+  t.clock.advanceSeconds(59);
+  assert.equal((await agent.get("/patient")).status, 200);
+  assert.equal(await rowVersion(sid), version, "page views within a minute leave the row as it was");
+  t.clock.advanceSeconds(2);
+  assert.equal((await agent.get("/patient")).status, 200);
+  assert.notEqual(await rowVersion(sid), version, "a minute later the activity is written");
+  // Idle for 15 minutes counts from the last written activity, so the session still ends on time.
+  t.clock.advanceMinutes(15);
+  assert.equal((await agent.get("/patient")).headers.location, "/login?expired=1");
+});
+
+test("when the session cannot be stored, the answer is a whole 503 page and no session cookie", async () => {
+  const user = await t.createUser("patient");
+  const { agent } = await logIn(t.app, user.email, user.password);
+  await t.database.db.query(`
+    CREATE FUNCTION refuse_session_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'session writes refused for this test'; END; $$;
+    CREATE TRIGGER refuse_session_writes BEFORE INSERT OR UPDATE ON session
+      FOR EACH ROW EXECUTE FUNCTION refuse_session_writes();`);
+  try {
+    t.clock.advanceMinutes(2);
+    const page = await agent.get("/patient");
+    assert.equal(page.status, 503);
+    assert.match(page.text, /cannot reach its database/);
+    assert.match(page.text, /<\/html>$/, "the whole page arrived");
+
+    const visitor = (await import("supertest")).default.agent(t.app);
+    const form = await visitor.get("/login");
+    const login = await visitor
+      .post("/login")
+      .type("form")
+      .send({ email: user.email, password: user.password, _csrf: csrfFrom(form.text) });
+    assert.equal(login.status, 503);
+    assert.equal(login.headers.location, undefined, "no redirect into a login that was not kept");
+    assert.equal(sessionCookieOf(login), undefined, "no cookie for a session that does not exist");
+  } finally {
+    await t.database.db.query("DROP TRIGGER refuse_session_writes ON session; DROP FUNCTION refuse_session_writes();");
+  }
+  assert.equal((await agent.get("/patient")).status, 200, "the session goes on once the database takes writes again");
+});
+
+test("pruning removes expired sessions, old login attempts and challenges, and keeps the audit log", async () => {
+  const user = await t.createUser("patient");
+  const { db } = t.database;
+  await db.query("INSERT INTO session (sid, sess, expire) VALUES ('expired-one', '{}', now() - interval '1 minute')");
+  await db.query("INSERT INTO session (sid, sess, expire) VALUES ('live-one', '{}', now() + interval '1 hour')");
+  const now = t.clock.now();
+  const old = new Date(now.getTime() - 8 * 24 * 60 * 60_000);
+  const recent = new Date(now.getTime() - 60 * 60_000);
+  for (const [id, at] of [
+    ["old-attempt", old],
+    ["recent-attempt", recent],
+  ] as const) {
+    await db.query(
+      "INSERT INTO login_attempts (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $3::timestamptz + interval '10 minutes')",
+      [id, user.id, at],
+    );
+    await db.query(
+      `INSERT INTO phone_challenges (token, user_id, login_attempt_id, channel, purpose, phone_e164, created_at, expires_at)
+       VALUES ($2 || '-token', $1, $2, 'sms', 'login', '+31612345678', $3, $3::timestamptz + interval '5 minutes')`,
+      [user.id, id, at],
+    );
+  }
+  const auditBefore = Number((await db.query("SELECT count(*)::int AS n FROM audit_events")).rows[0]?.n);
+
+  const counts = await t.services.retention.pruneExpiredRecords();
+
+  const sids = (await db.query<{ sid: string }>("SELECT sid FROM session WHERE sid IN ('expired-one', 'live-one')")).rows;
+  assert.deepEqual(
+    sids.map((row) => row.sid),
+    ["live-one"],
+  );
+  const attempts = (await db.query<{ id: string }>("SELECT id FROM login_attempts WHERE user_id = $1", [user.id])).rows;
+  assert.deepEqual(
+    attempts.map((row) => row.id),
+    ["recent-attempt"],
+  );
+  const challenges = await db.query("SELECT 1 FROM phone_challenges WHERE user_id = $1", [user.id]);
+  assert.equal(challenges.rowCount, 1, "only the recent challenge is kept");
+  assert.ok(counts.sessions >= 1 && counts.loginAttempts >= 1 && counts.phoneChallenges >= 1);
+  assert.equal(
+    Number((await db.query("SELECT count(*)::int AS n FROM audit_events")).rows[0]?.n),
+    auditBefore,
+    "audit events are kept",
+  );
+});
