@@ -34,5 +34,20 @@ export function createSessionService({ db }: { db: Database }) {
     return Number(rows[0]?.n ?? 0);
   }
 
-  return { invalidateUserSessions, countUserSessions };
+  /**
+   * Rewrites a stored session in place, the way connect-pg-simple stores it, only while its row
+   * exists: false when it was deleted meanwhile (logout, revocation), which must stay so.
+   */
+  async function rewriteStoredSession(sid: string, data: object, lifetimeMs: number): Promise<boolean> {
+    const { rowCount } = await db.query("UPDATE session SET sess = $2, expire = to_timestamp($3) WHERE sid = $1", [
+      sid,
+      JSON.stringify(data),
+      // The row's own expiry is in real time, as connect-pg-simple writes it; the app's clock
+      // decides when a session ends.
+      Math.ceil((Date.now() + lifetimeMs) / 1000),
+    ]);
+    return rowCount === 1;
+  }
+
+  return { invalidateUserSessions, countUserSessions, rewriteStoredSession };
 }

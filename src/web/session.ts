@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import connectPgSimple from "connect-pg-simple";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import session from "express-session";
+import session, { type SessionData } from "express-session";
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { Clock } from "../services/clock.js";
+import type { SessionService } from "../services/sessions.js";
 import type { User } from "../services/users.js";
 
 declare module "express-session" {
@@ -56,10 +57,12 @@ export function sessionCookieName(config: Config): string {
 export function createSessionMiddleware({
   config,
   db,
+  sessions,
   logger,
 }: {
   config: Config;
   db: Database;
+  sessions: SessionService;
   logger: Logger;
 }): RequestHandler[] {
   const PgStore = connectPgSimple(session);
@@ -88,7 +91,7 @@ export function createSessionMiddleware({
       path: "/",
     },
   });
-  return [keepResponseEnd, load, storeSessionBeforeResponse(logger)];
+  return [keepResponseEnd, load, storeSessionBeforeResponse(sessions, logger)];
 }
 
 // express-session saves a changed session only while the response is being sent: the headers
@@ -96,10 +99,27 @@ export function createSessionMiddleware({
 // could read the session from before the change. The session is therefore stored here, before
 // anything of the response is written; express-session's own end-of-request save is bypassed.
 const endBeforeSession = Symbol("endBeforeSession");
-const storedState = Symbol("storedState");
+const sessionOrigin = Symbol("sessionOrigin");
+
+interface SessionOrigin {
+  /** The id the session had when this request loaded it. */
+  loadedId: string;
+  /** Whether it came from a stored row (a new session starts empty). */
+  hadRow: boolean;
+  /** The session as last stored (or as loaded), to tell whether it changed. */
+  storedState: string;
+  sessions: SessionService;
+}
 
 type SessionAwareResponse = Response & { [endBeforeSession]?: Response["end"] };
-type SessionAwareRequest = Request & { [storedState]?: string };
+type SessionAwareRequest = Request & { [sessionOrigin]?: SessionOrigin };
+
+const endingResponses = new WeakSet<Response>();
+
+/** True once the response has been ended, even while its session is still being stored. */
+export function isResponseEnding(res: Response): boolean {
+  return res.headersSent || endingResponses.has(res);
+}
 
 function keepResponseEnd(_req: Request, res: SessionAwareResponse, next: NextFunction) {
   res[endBeforeSession] = res.end;
@@ -117,32 +137,52 @@ function isEmpty(req: Request): boolean {
   return Object.keys(data).length === 0;
 }
 
-function storeSessionBeforeResponse(logger: Logger): RequestHandler {
+/**
+ * Stores the session now. A session loaded from its row is rewritten only while that row still
+ * exists: a page view finishing after a logout (or a revocation) in another tab must not bring
+ * the ended session back. Resolves false when the row was gone.
+ */
+function storeSession(req: SessionAwareRequest, origin: SessionOrigin): Promise<boolean> {
+  const state = stateOf(req);
+  const remember = (stored: boolean) => {
+    origin.storedState = state;
+    return stored;
+  };
+  if (origin.hadRow && req.sessionID === origin.loadedId) {
+    return origin.sessions.rewriteStoredSession(req.sessionID, req.session, absoluteTimeoutMs).then(remember);
+  }
+  return new Promise((resolve, reject) => req.session.save((error) => (error ? reject(error) : resolve(remember(true)))));
+}
+
+function storeSessionBeforeResponse(sessions: SessionService, logger: Logger): RequestHandler {
   return (req: SessionAwareRequest, res: SessionAwareResponse, next) => {
     const end = res[endBeforeSession] as (...args: unknown[]) => Response;
     const endThroughSessionLibrary = res.end as (...args: unknown[]) => Response;
-    req[storedState] = stateOf(req);
-    const loadedId = req.sessionID;
-    const wasEmpty = isEmpty(req);
+    const origin: SessionOrigin = { loadedId: req.sessionID, hadRow: !isEmpty(req), storedState: stateOf(req), sessions };
+    req[sessionOrigin] = origin;
 
     res.end = function endAfterStoringSession(this: Response, ...args: unknown[]) {
+      if (endingResponses.has(this)) return this;
+      endingResponses.add(this);
       // A destroyed session: express-session deletes its row (logout already awaited that).
       if (!req.session) return endThroughSessionLibrary.apply(this, args);
-      // An empty session that has no row (a visitor's, or one just regenerated) is not stored.
-      const hasNothingToStore = isEmpty(req) && (wasEmpty || req.sessionID !== loadedId);
-      if (hasNothingToStore || stateOf(req) === req[storedState]) return end.apply(this, args);
-      req.session.save((error) => {
-        if (!error) {
-          req[storedState] = stateOf(req);
-          end.apply(this, args);
-          return;
-        }
-        // Nothing of the page has been written yet: it becomes a 503 page instead, so the user
-        // never goes on with a session that was not kept (and gets no cookie for it).
-        logger.warn({ err: error }, "the session could not be stored; answering 503");
+      if (stateOf(req) === origin.storedState) return end.apply(this, args);
+      // An empty session that has no row (a visitor's, or one just regenerated) is not stored,
+      // and gets no cookie.
+      if (isEmpty(req) && (!origin.hadRow || req.sessionID !== origin.loadedId)) {
         req.session = null as unknown as Request["session"];
-        respondUnavailable(this, end);
-      });
+        return end.apply(this, args);
+      }
+      storeSession(req, origin).then(
+        () => end.apply(this, args),
+        (error) => {
+          // Nothing of the page has been written yet: it becomes a 503 page instead, so the user
+          // never goes on with a session that was not kept (and gets no cookie for it).
+          logger.warn({ err: error }, "the session could not be stored; answering 503");
+          req.session = null as unknown as Request["session"];
+          respondUnavailable(this, end);
+        },
+      );
       return this;
     } as Response["end"];
     next();
@@ -190,14 +230,11 @@ export function regenerateSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((error) => (error ? reject(error) : resolve())));
 }
 
+/** Stores the session now, before the action that depends on it is recorded. */
 export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) =>
-    req.session.save((error) => {
-      if (error) return reject(error);
-      (req as SessionAwareRequest)[storedState] = stateOf(req);
-      resolve();
-    }),
-  );
+  const origin = (req as SessionAwareRequest)[sessionOrigin];
+  if (!origin) return Promise.reject(new Error("the session middleware is not installed"));
+  return storeSession(req, origin).then(() => undefined);
 }
 
 export function destroySession(req: Request): Promise<void> {
@@ -209,16 +246,25 @@ export function destroySession(req: Request): Promise<void> {
  * password step and again after the second factor, so no session id survives a privilege change.
  * Like every session change, it is stored before the response goes out (see storeSessionBeforeResponse).
  */
-export async function startUserSession(req: Request, user: User, stage: SessionStage, clock: Clock): Promise<void> {
+export async function startUserSession(
+  req: Request,
+  user: User,
+  stage: SessionStage,
+  clock: Clock,
+  fields: Partial<SessionData> = {},
+): Promise<void> {
   const now = clock.now().getTime();
   const createdAt = req.session.userId === user.id && req.session.createdAt ? req.session.createdAt : now;
   await regenerateSession(req);
+  Object.assign(req.session, fields);
   req.session.userId = user.id;
   req.session.stage = stage;
   req.session.createdAt = createdAt;
   req.session.generation = user.sessionGeneration;
   req.session.lastSeenAt = now;
   req.session.authenticatedAt = now;
+  // Stored before the login is recorded as passed: a session that could not be kept is no login.
+  await saveSession(req);
 }
 
 /** The value that ties a pending enrolment to this session, made when first needed. */

@@ -112,6 +112,19 @@ describe("password login", () => {
       .type("form")
       .send({ email: otherPatient.email, password: otherPatient.password, _csrf: "a".repeat(256) });
     assert.equal(noCookie.status, 403, "a token without its cookie is refused");
+    for (const [cookie, token] of [
+      ["portal.csrf=", ""],
+      ["portal.csrf=a", "a"],
+      [`portal.csrf=${"c".repeat(256)}`, "c".repeat(256)],
+      [`portal.csrf=${"c".repeat(256)}.forged`, "c".repeat(256)],
+    ]) {
+      const planted = await request(t.app)
+        .post("/login")
+        .type("form")
+        .send({ email: otherPatient.email, password: otherPatient.password, _csrf: token })
+        .set("Cookie", cookie!);
+      assert.equal(planted.status, 403, `a cookie the portal did not issue is no token: ${cookie!.slice(0, 20)}`);
+    }
   });
 
   test("login success and logout are audited", async () => {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import express from "express";
+import { pino } from "pino";
+import request from "supertest";
+import { createErrorHandler } from "../../src/web/middleware/errors.js";
+import { createSessionMiddleware } from "../../src/web/session.js";
 import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp } from "../support/app.js";
 
 let t: TestApp;
@@ -38,12 +43,67 @@ test("a signed-in page view writes no session row; activity is written at most o
   assert.notEqual(await rowVersion(sid), version, "a minute later the activity is written");
   // Idle for 15 minutes counts from the last written activity, so the session still ends on time.
   t.clock.advanceMinutes(15);
-  assert.equal((await agent.get("/patient")).headers.location, "/login?expired=1");
+  const expired = await agent.get("/patient");
+  assert.equal(expired.headers.location, "/login?expired=1");
+  assert.equal(sessionCookieOf(expired), undefined, "no cookie for the empty session that replaced it");
+});
+
+test("a page view finishing after a logout in another tab does not bring the session back", async () => {
+  const user = await t.createUser("patient");
+  for (let round = 0; round < 15; round += 1) {
+    const { agent, response } = await logIn(t.app, user.email, user.password);
+    const cookie = sessionCookieOf(response)!;
+    const home = await agent.get("/patient");
+    // The page view below is due to write its activity, racing the logout's delete.
+    t.clock.advanceSeconds(61);
+    const [, logout] = await Promise.all([
+      agent.get("/patient"),
+      agent
+        .post("/logout")
+        .type("form")
+        .send({ _csrf: csrfFrom(home.text) }),
+    ]);
+    assert.equal(logout.status, 303);
+    const after = await request(t.app).get("/patient").set("Cookie", cookie);
+    assert.equal(after.status, 302, `round ${round}: the logged-out session stays ended`);
+    assert.equal(await rowVersion(sidOf(cookie)), undefined, `round ${round}: its row stays deleted`);
+  }
+});
+
+test("a response is ended once: a redirect followed by an error still goes out as the redirect", async () => {
+  const logger = pino({ level: "silent" });
+  const app = express();
+  app.use(...createSessionMiddleware({ config: t.config, db: t.database.db, sessions: t.services.sessions, logger }));
+  app.get("/redirect-then-throw", (req, res) => {
+    req.session.notice = "stored before the redirect";
+    res.redirect(303, "/next");
+    throw new Error("a mistake after the response was sent");
+  });
+  app.use(createErrorHandler({ config: t.config, logger, clock: t.clock }));
+  const response = await request(app).get("/redirect-then-throw");
+  assert.equal(response.status, 303);
+  assert.equal(response.headers.location, "/next");
+  const sid = sidOf(sessionCookieOf(response)!);
+  const { rows } = await t.database.db.query<{ notice: string }>(
+    "SELECT sess ->> 'notice' AS notice FROM session WHERE sid = $1",
+    [sid],
+  );
+  assert.equal(rows[0]?.notice, "stored before the redirect");
 });
 
 test("when the session cannot be stored, the answer is a whole 503 page and no session cookie", async () => {
   const user = await t.createUser("patient");
   const { agent } = await logIn(t.app, user.email, user.password);
+  const countLogins = async () =>
+    Number(
+      (
+        await t.database.db.query(
+          "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = 'login.succeeded'",
+          [user.id],
+        )
+      ).rows[0]?.n,
+    );
+  const loginsBefore = await countLogins();
   await t.database.db.query(`
     CREATE FUNCTION refuse_session_writes() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'session writes refused for this test'; END; $$;
@@ -56,7 +116,7 @@ test("when the session cannot be stored, the answer is a whole 503 page and no s
     assert.match(page.text, /cannot reach its database/);
     assert.match(page.text, /<\/html>$/, "the whole page arrived");
 
-    const visitor = (await import("supertest")).default.agent(t.app);
+    const visitor = request.agent(t.app);
     const form = await visitor.get("/login");
     const login = await visitor
       .post("/login")
@@ -65,6 +125,7 @@ test("when the session cannot be stored, the answer is a whole 503 page and no s
     assert.equal(login.status, 503);
     assert.equal(login.headers.location, undefined, "no redirect into a login that was not kept");
     assert.equal(sessionCookieOf(login), undefined, "no cookie for a session that does not exist");
+    assert.equal(await countLogins(), loginsBefore, "a login whose session was not kept is not recorded as one");
   } finally {
     await t.database.db.query("DROP TRIGGER refuse_session_writes ON session; DROP FUNCTION refuse_session_writes();");
   }

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { parse as parseCookies } from "cookie";
 import { csrfSync } from "csrf-sync";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
@@ -9,19 +10,30 @@ import { HttpError } from "../../services/errors.js";
  * (or one on its way there) keeps its token server-side. A visitor who has only opened the login
  * page has no stored session, so as not to write a row per visit: their token lives in an
  * HttpOnly, SameSite cookie (`__Host-` in production) and the login form must echo it — a
- * double-submit that another site can neither read nor set, behind the Origin check below.
+ * double-submit that another site can neither read nor set, behind the Origin check below. The
+ * cookie carries an HMAC of the token under SESSION_SECRET, so a value the portal did not issue
+ * (an empty one, one planted by another means) is never taken as a token.
  */
 export function createCsrfProtection(config: Config) {
   const cookieName = config.isProduction ? "__Host-portal.csrf" : "portal.csrf";
   const isSignedIn = (req: Request) => typeof req.session?.userId === "number";
   // A visitor's token set during this request: every form on the page carries the same one.
   const issuedNow = new WeakMap<Request, string>();
+  const signatureOf = (token: string) =>
+    createHmac("sha256", config.sessionSecret).update(`visitor-csrf:${token}`).digest("base64url");
+  function visitorTokenFrom(req: Request): string | undefined {
+    const [token = "", signature = ""] = (parseCookies(req.get("cookie") ?? "")[cookieName] ?? "").split(".");
+    if (!/^[0-9a-f]{256}$/.test(token)) return undefined;
+    const expected = Buffer.from(signatureOf(token));
+    const given = Buffer.from(signature);
+    return given.length === expected.length && timingSafeEqual(given, expected) ? token : undefined;
+  }
 
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
     getTokenFromState: (req) => {
       if (isSignedIn(req)) return req.session.csrfToken;
-      return issuedNow.get(req) ?? parseCookies(req.get("cookie") ?? "")[cookieName];
+      return issuedNow.get(req) ?? visitorTokenFrom(req);
     },
     storeTokenInState: (req, token) => {
       if (isSignedIn(req)) {
@@ -30,7 +42,7 @@ export function createCsrfProtection(config: Config) {
       }
       if (token) issuedNow.set(req, token);
       else issuedNow.delete(req);
-      req.res?.cookie(cookieName, token ?? "", {
+      req.res?.cookie(cookieName, token ? `${token}.${signatureOf(token)}` : "", {
         httpOnly: true,
         sameSite: "lax",
         secure: config.isProduction,

@@ -6,6 +6,7 @@ import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
 import { urlForLog } from "../log-url.js";
 import { renderPage } from "../render.js";
+import { isResponseEnding } from "../session.js";
 
 const titles: Record<number, string> = {
   400: "Something in the form was not right",
@@ -50,7 +51,7 @@ export function createErrorHandler({
   return (error, req, res, _next) => {
     const { status, message, retryAt } = describe(error);
     if (status >= 500) logger.error({ err: error, url: urlForLog(req.originalUrl) }, "request failed");
-    if (res.headersSent) return;
+    if (isResponseEnding(res)) return;
     if (status === 503) res.set("Retry-After", "30");
     if (retryAt) res.set("Retry-After", String(Math.max(1, Math.ceil((retryAt.getTime() - clock.now().getTime()) / 1000))));
     res.set("Cache-Control", "no-store");

@@ -64,8 +64,7 @@ export function authRoutes({
     const user = result.user;
     // A fresh session id from here on: the anonymous one is dead.
     if (await twoFactor.hasSecondFactor(user.id)) {
-      await startUserSession(req, user, "password", clock);
-      req.session.loginAttemptId = await twoFactor.beginLoginAttempt(user.id);
+      await startUserSession(req, user, "password", clock, { loginAttemptId: await twoFactor.beginLoginAttempt(user.id) });
       await audit.recordEvent(
         { type: "login.password_accepted", actorUserId: user.id, subjectUserId: user.id },
         requestContext(req),
