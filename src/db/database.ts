@@ -44,6 +44,15 @@ export function isConnectionError(error: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
 }
 
+/**
+ * A value PostgreSQL could not take (SQLSTATE class 22: a NUL byte in text, a date out of range,
+ * text where a number belongs): bad input that slipped past the forms, not a fault of the portal.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^22[0-9A-Z]{3}$/.test(code);
+}
+
 function translate(error: unknown): never {
   if (isConnectionError(error)) {
     throw new DatabaseUnavailableError("The database is not reachable.", { cause: error });
