@@ -64,6 +64,11 @@ export interface DatabaseOptions {
   connectionString: string;
   /** The most connections the pool may hold; 1 for the embedded database, which accepts one. */
   max: number;
+  /**
+   * The server keeps one session for all its connections (the embedded database): a new
+   * connection first forgets the statements the one before it prepared, as a new backend would.
+   */
+  sharedSession?: boolean;
   onError?: (error: Error) => void;
 }
 
@@ -73,6 +78,12 @@ export function createDatabase(options: DatabaseOptions): Database {
     max: options.max,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
+    // Otherwise the rate limiter's named statements ("already exists") fail every login after a reconnect.
+    onConnect: options.sharedSession
+      ? async (client) => {
+          await client.query("DEALLOCATE ALL");
+        }
+      : undefined,
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on("error", (error) => options.onError?.(error));

@@ -7,6 +7,8 @@ import { runMigrations } from "../../src/db/migrate.js";
 export interface TestDatabase {
   db: Database;
   connectionString: string;
+  /** The embedded database: every connection shares one session (see DatabaseOptions). */
+  sharedSession: boolean;
   close(): Promise<void>;
 }
 
@@ -19,10 +21,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl) {
     const embedded = await startEmbeddedPostgres("memory://");
     await runMigrations(embedded.connectionString);
-    const db = createDatabase({ connectionString: embedded.connectionString, max: embedded.maxConnections });
+    const db = createDatabase({
+      connectionString: embedded.connectionString,
+      max: embedded.maxConnections,
+      sharedSession: embedded.sharedSession,
+    });
     return {
       db,
       connectionString: embedded.connectionString,
+      sharedSession: true,
       close: async () => {
         await db.end();
         await embedded.stop();
@@ -43,6 +50,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     db,
     connectionString,
+    sharedSession: false,
     close: async () => {
       await db.end();
       const cleanup = new pg.Client({ connectionString: serverUrl });
