@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { createDatabase, type Database } from "../../src/db/database.js";
+import { createDatabase, type Database, withClient } from "../../src/db/database.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
 import { runMigrations } from "../../src/db/migrate.js";
 
@@ -38,10 +37,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
 
   const name = `portal_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const connectionString = url.toString();
@@ -53,10 +49,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     sharedSession: false,
     close: async () => {
       await db.end();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+      await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
