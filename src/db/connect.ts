@@ -29,7 +29,12 @@ export async function connectDatabase(config: Config, onError: (error: Error) =>
     await embedded.stop();
     throw error;
   }
-  const db = createDatabase({ connectionString: embedded.connectionString, max: embedded.maxConnections, onError });
+  const db = createDatabase({
+    connectionString: embedded.connectionString,
+    max: embedded.maxConnections,
+    sharedSession: embedded.sharedSession,
+    onError,
+  });
   return {
     db,
     connectionString: embedded.connectionString,

@@ -7,6 +7,8 @@ export interface EmbeddedPostgres {
   connectionString: string;
   /** PGlite serves one connection at a time; the pool must not hold more. */
   maxConnections: 1;
+  /** All connections share PGlite's one session, prepared statements included. */
+  sharedSession: true;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   return {
     connectionString: `postgres://postgres@${address}/postgres`,
     maxConnections: 1,
+    sharedSession: true,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

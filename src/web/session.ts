@@ -83,7 +83,9 @@ export function createSessionMiddleware({
     }),
     resave: false,
     saveUninitialized: false,
-    unset: "destroy",
+    // Not "destroy": when loading a session fails (the database dropped the connection),
+    // express-session would delete that session at the end of the request, logging the user out.
+    unset: "keep",
     cookie: {
       httpOnly: true,
       sameSite: "lax",

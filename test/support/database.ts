@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
-import pg from "pg";
-import { createDatabase, type Database } from "../../src/db/database.js";
+import { createDatabase, type Database, withClient } from "../../src/db/database.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
 import { runMigrations } from "../../src/db/migrate.js";
 
 export interface TestDatabase {
   db: Database;
   connectionString: string;
+  /** The embedded database: every connection shares one session (see DatabaseOptions). */
+  sharedSession: boolean;
   close(): Promise<void>;
 }
 
@@ -19,10 +20,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!serverUrl) {
     const embedded = await startEmbeddedPostgres("memory://");
     await runMigrations(embedded.connectionString);
-    const db = createDatabase({ connectionString: embedded.connectionString, max: embedded.maxConnections });
+    const db = createDatabase({
+      connectionString: embedded.connectionString,
+      max: embedded.maxConnections,
+      sharedSession: embedded.sharedSession,
+    });
     return {
       db,
       connectionString: embedded.connectionString,
+      sharedSession: true,
       close: async () => {
         await db.end();
         await embedded.stop();
@@ -31,10 +37,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
 
   const name = `portal_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const connectionString = url.toString();
@@ -43,12 +46,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     db,
     connectionString,
+    sharedSession: false,
     close: async () => {
       await db.end();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+      await withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }

@@ -2,11 +2,19 @@ import { connect, createServer, type Socket } from "node:net";
 
 /**
  * A loopback TCP proxy in front of the database, for fault tests: `cut()` drops every connection
- * and refuses new ones, as a database that went away; `restore()` lets them through again.
+ * and refuses new ones, as a database that went away; `silence()` keeps every connection open but
+ * forwards nothing either way and accepts new ones that never get an answer, as a network
+ * partition; `restore()` lets traffic through again.
  */
 export async function startTcpProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>();
   let isCut = false;
+  let isSilent = false;
+  // What is sent during a silence is lost, as packets are in a partition.
+  const forward = (from: Socket, to: Socket) =>
+    from.on("data", (chunk) => {
+      if (!isSilent) to.write(chunk);
+    });
   const server = createServer((client) => {
     if (isCut) return client.destroy();
     const upstream = connect(target.port, target.host);
@@ -19,7 +27,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     };
     client.on("error", forget).on("close", forget);
     upstream.on("error", forget).on("close", forget);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
@@ -30,8 +39,12 @@ export async function startTcpProxy(target: { host: string; port: number }) {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     },
+    silence() {
+      isSilent = true;
+    },
     restore() {
       isCut = false;
+      isSilent = false;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Config } from "../../config.js";
-import { DatabaseUnavailableError, isConnectionError } from "../../db/database.js";
+import { DatabaseUnavailableError, isConnectionError, isDataError } from "../../db/database.js";
 import type { Logger } from "../../logger.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
@@ -29,6 +29,12 @@ function describe(error: unknown): { status: number; message: string; retryAt?: 
       message: "The portal cannot reach its database just now. Nothing was changed. Please try again in a minute.",
     };
   }
+  if (isDataError(error)) {
+    return {
+      status: 400,
+      message: "Something you sent could not be used (an invisible character, or a date out of range). Check it and try again.",
+    };
+  }
   const candidate = error as { status?: number; statusCode?: number; type?: string; code?: string; message?: string };
   const status = candidate.status ?? candidate.statusCode;
   if (candidate.code === "EBADCSRFTOKEN") return { status: 403, message: candidate.message ?? "Invalid form." };
@@ -51,6 +57,8 @@ export function createErrorHandler({
   return (error, req, res, _next) => {
     const { status, message, retryAt } = describe(error);
     if (status >= 500) logger.error({ err: error, url: urlForLog(req.originalUrl) }, "request failed");
+    // The forms should have refused it: worth a look, though the user is told what to fix.
+    else if (isDataError(error)) logger.warn({ err: error, url: urlForLog(req.originalUrl) }, "input refused by the database");
     if (isResponseEnding(res)) return;
     if (status === 503) res.set("Retry-After", "30");
     if (retryAt) res.set("Retry-After", String(Math.max(1, Math.ceil((retryAt.getTime() - clock.now().getTime()) / 1000))));

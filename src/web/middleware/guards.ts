@@ -5,6 +5,7 @@ import { ForbiddenError } from "../../services/errors.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
+import { hasControlCharacter } from "../forms.js";
 import { regenerateSession, saveSession, sessionCookieName } from "../session.js";
 
 declare global {
@@ -64,7 +65,11 @@ export const stepUpWindowMs = 5 * 60_000;
 
 /** A safe place to return to: a path on this site, never another origin. */
 export function safeReturnPath(value: unknown, fallback = "/account/security"): string {
-  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
+  return typeof value === "string" &&
+    value.startsWith("/") &&
+    !value.startsWith("//") &&
+    !value.includes("\\") &&
+    !hasControlCharacter(value)
     ? value
     : fallback;
 }

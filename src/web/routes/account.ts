@@ -22,17 +22,17 @@ import { appEnrolmentRoutes, renderNewRecoveryCodes } from "./app-enrolment.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
-  password: passwordField,
-  code: field(64).trim().optional(),
-  method: field(20).optional(),
-  next: field(500).optional(),
+  password: passwordField(),
+  code: field(64, "Code").trim().optional(),
+  method: field(20, "Where the code comes from").optional(),
+  next: field(500, "Return address").optional(),
   _csrf: z.string().optional(),
 });
 
 const passwordForm = z.object({
-  current: passwordField,
-  password: field(1024).min(1, "Enter a new password."),
-  repeat: field(1024),
+  current: passwordField("Current password"),
+  password: field(1024, "New password").min(1, "Enter a new password."),
+  repeat: field(1024, "New password again"),
   _csrf: z.string().optional(),
 });
 

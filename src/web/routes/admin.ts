@@ -11,7 +11,7 @@ import {
 import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
 import type { Services } from "../../services/index.js";
-import { field, parseForm } from "../forms.js";
+import { dateField, field, parseForm } from "../forms.js";
 import { requireRecentAuthentication } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
@@ -19,13 +19,10 @@ import { takeNotice } from "../session.js";
 
 const roleValues = ["patient", "doctor", "admin"] as const satisfies readonly Role[];
 const roleField = z.enum(roleValues, { error: "Choose a role: patient, doctor or admin." });
-const pageField = field(6).regex(/^\d+$/, "The page number is not a number.");
-const dateField = z.union([z.literal(""), z.iso.date({ error: "Enter dates like 2026-03-31." })], {
-  error: "Enter dates like 2026-03-31.",
-});
+const pageField = field(6, "Page").regex(/^\d+$/, "The page number is not a number.");
 
 const userFiltersQuery = z.object({
-  q: field(200).optional(),
+  q: field(200, "Name or email contains").optional(),
   role: z.enum(["", ...roleValues], { error: "Unknown role." }).optional(),
   twofactor: z.enum(["", "on", "off"], { error: "Two-step login is on or off." }).optional(),
   locked: z.enum(["", "yes", "no"], { error: "Locked is yes or no." }).optional(),
@@ -35,10 +32,10 @@ const userFiltersQuery = z.object({
 
 const auditFiltersQuery = z
   .object({
-    user: field(254).trim().optional(),
-    type: field(100).trim().optional(),
-    from: dateField.optional(),
-    to: dateField.optional(),
+    user: field(254, "User").trim().optional(),
+    type: field(100, "Event").trim().optional(),
+    from: dateField("From (date)").optional(),
+    to: dateField("To (date, included)").optional(),
     page: pageField.optional(),
   })
   .refine((query) => !query.from || !query.to || query.from <= query.to, { error: "The start date is after the end date." });
@@ -46,24 +43,32 @@ const auditFiltersQuery = z
 const csrfField = { _csrf: z.string().optional() };
 
 const newUserForm = z.object({
-  name: field(200).trim().min(1, "Enter the person's name."),
-  email: field(254)
+  name: field(200, "Name").trim().min(1, "Enter the person's name."),
+  email: field(254, "Email address")
     .trim()
     .min(1, "Enter their email address.")
     .pipe(z.email({ error: "Enter a valid email address, like name@example.com." })),
   role: roleField,
-  password: field(1024).min(1, "Enter a first password."),
-  passwordRepeat: field(1024),
+  password: field(1024, "First password").min(1, "Enter a first password."),
+  passwordRepeat: field(1024, "Repeat the first password"),
   ...csrfField,
 });
 
 const roleForm = z.object({ role: roleField, ...csrfField });
 const resetForm = z.object({
-  reason: field(maxResetReasonLength).trim().min(1, "Give the reason for the reset (for example: lost phone, new phone)."),
+  reason: field(maxResetReasonLength, "Reason", { multiline: true })
+    .trim()
+    .min(1, "Give the reason for the reset (for example: lost phone, new phone)."),
   ...csrfField,
 });
-const patientForm = z.object({ patient: field(254).trim().min(1, "Enter the patient's email address or number."), ...csrfField });
-const doctorForm = z.object({ doctor: field(254).trim().min(1, "Enter the doctor's email address or number."), ...csrfField });
+const patientForm = z.object({
+  patient: field(254, "Assign a patient").trim().min(1, "Enter the patient's email address or number."),
+  ...csrfField,
+});
+const doctorForm = z.object({
+  doctor: field(254, "Assign a doctor").trim().min(1, "Enter the doctor's email address or number."),
+  ...csrfField,
+});
 
 /** A link to the same list with the same filters, on another page. */
 function listHref(base: string, values: Record<string, string | undefined>, page: number): string {

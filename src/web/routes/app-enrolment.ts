@@ -12,7 +12,7 @@ import { requestContext } from "../request-context.js";
 import { enrolmentBindingOf } from "../session.js";
 
 const codeForm = z.object({
-  code: field(64).trim().min(1, "Enter the 6-digit code from your app."),
+  code: field(64, "Code").trim().min(1, "Enter the 6-digit code from your app."),
   _csrf: z.string().optional(),
 });
 

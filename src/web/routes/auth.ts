@@ -12,7 +12,7 @@ import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { destroySession, startUserSession, takeNotice } from "../session.js";
 
-const loginForm = z.object({ email: emailField, password: passwordField, _csrf: z.string().optional() });
+const loginForm = z.object({ email: emailField, password: passwordField(), _csrf: z.string().optional() });
 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";

@@ -13,9 +13,12 @@ import { requestContext } from "../request-context.js";
 import { enrolmentBindingOf, takeNotice } from "../session.js";
 import { finishEnrolment } from "./app-enrolment.js";
 
-const phoneForm = z.object({ phone: field(40).trim().min(1, "Enter your mobile phone number."), _csrf: z.string().optional() });
+const phoneForm = z.object({
+  phone: field(40, "Mobile phone number").trim().min(1, "Enter your mobile phone number."),
+  _csrf: z.string().optional(),
+});
 const codeForm = z.object({
-  code: field(20).trim().min(1, "Enter the 6-digit code from the SMS."),
+  code: field(20, "Code").trim().min(1, "Enter the 6-digit code from the SMS."),
   _csrf: z.string().optional(),
 });
 

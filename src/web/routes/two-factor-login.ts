@@ -12,7 +12,7 @@ import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
 
-const codeForm = z.object({ code: field(64).trim().min(1, "Enter the code."), _csrf: z.string().optional() });
+const codeForm = z.object({ code: field(64, "Code").trim().min(1, "Enter the code."), _csrf: z.string().optional() });
 
 export const attemptOverNotice = "Your login was not finished in time or was stopped. Please log in again.";
 export const voidedNotice = "Too many wrong codes. For your safety, please log in again with your password.";
