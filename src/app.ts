@@ -14,6 +14,7 @@ import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
 import { createGuards } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
+import { createRememberedBrowserSteps } from "./web/remembered-browsers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { authRoutes } from "./web/routes/auth.js";
@@ -22,6 +23,7 @@ import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { rememberedBrowserRoutes } from "./web/routes/remembered-browsers.js";
 import { twilioWebhookRoutes } from "./web/routes/twilio-webhooks.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
@@ -47,6 +49,7 @@ export function createApp(deps: AppDeps): App {
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
   const services = createServices({ config, db, clock, phoneGateway });
   const { requireUser, requireRole } = createGuards({ ...services, config });
+  const rememberedBrowserSteps = createRememberedBrowserSteps({ ...services, config, clock });
 
   const app = express();
   app.set("env", config.nodeEnv);
@@ -89,10 +92,11 @@ export function createApp(deps: AppDeps): App {
   if (!config.isProduction && phoneGateway.name === "outbox") {
     app.use("/dev/outbox", devOutboxRoutes({ outbox: phoneGateway as OutboxGateway, phone: services.phone }));
   }
-  app.use(authRoutes({ ...services, config, clock }));
-  app.use("/login/2fa", twoFactorLoginRoutes({ ...services, clock }));
+  app.use(authRoutes({ ...services, config, clock, rememberedBrowserSteps }));
+  app.use("/login/2fa", twoFactorLoginRoutes({ ...services, clock, rememberedBrowserSteps }));
   app.use("/enrol", enrolRoutes({ ...services, config, clock }));
-  app.use("/account", requireUser, accountRoutes({ ...services, config, clock }));
+  app.use("/account/browsers", requireUser, rememberedBrowserRoutes({ ...services, rememberedBrowserSteps }));
+  app.use("/account", requireUser, accountRoutes({ ...services, config, clock, rememberedBrowserSteps }));
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
   app.use("/admin", requireUser, requireRole("admin"), adminRoutes({ ...services, clock }));

@@ -17,6 +17,19 @@ const regionList = z
   )
   .pipe(z.array(z.string().regex(/^[A-Z]{2}$/, "must be two-letter region codes")).min(1));
 
+/** A comma-separated list of roles, e.g. "doctor,admin". */
+const roleList = (defaultValue: string) =>
+  z
+    .string()
+    .default(defaultValue)
+    .transform((value) =>
+      value
+        .split(",")
+        .map((role) => role.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(roles)));
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -49,16 +62,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PORTAL_NAME: z.string().min(1).max(60).default("Portal"),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
-  REQUIRE_2FA_ROLES: z
-    .string()
-    .default("doctor,admin")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((role) => role.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(roles))),
+  REQUIRE_2FA_ROLES: roleList("doctor,admin"),
+  REMEMBER_BROWSER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  REMEMBER_BROWSER_ROLES: roleList("patient"),
   DATA_DIR: z.string().default("./data"),
 });
 
@@ -89,6 +95,10 @@ export interface Config {
   portalName: string;
   bcryptCost: number;
   require2faRoles: Role[];
+  /** How long "don't ask again on this browser" skips the second step; 0: never offered. */
+  rememberBrowserDays: number;
+  /** The roles offered "don't ask again on this browser". */
+  rememberBrowserRoles: Role[];
 }
 
 export class ConfigError extends Error {}
@@ -186,6 +196,8 @@ export function loadConfig(
     portalName: e.PORTAL_NAME,
     bcryptCost: e.BCRYPT_COST,
     require2faRoles: e.REQUIRE_2FA_ROLES,
+    rememberBrowserDays: e.REMEMBER_BROWSER_DAYS,
+    rememberBrowserRoles: e.REMEMBER_BROWSER_ROLES,
   };
 }
 

@@ -4,6 +4,7 @@ import { type AuditEvent, type AuditLog, mapAuditRow, type RequestContext } from
 import type { Clock } from "./clock.js";
 import { maskPhoneNumber } from "./phone-numbers.js";
 import { isSecondFactorRequired } from "./policy.js";
+import { mayRememberBrowsers, type RememberedBrowsers } from "./remembered-browsers.js";
 import type { SessionService } from "./sessions.js";
 import type { MethodKind, TwoFactorService } from "./two-factor/index.js";
 import type { CreateUserResult, User, UserService } from "./users.js";
@@ -16,6 +17,7 @@ export interface AdminServiceDeps {
   users: UserService;
   sessions: SessionService;
   twoFactor: TwoFactorService;
+  rememberedBrowsers: Pick<RememberedBrowsers, "forgetBrowsers">;
 }
 
 /**
@@ -177,7 +179,7 @@ export function formatAuditCsv(events: AuditListRow[]): string {
 
 /** What admins do to other accounts: every action here is audited. */
 export function createAdminService(deps: AdminServiceDeps, options: AdminServiceOptions = {}) {
-  const { db, clock, config, audit, users, sessions, twoFactor } = deps;
+  const { db, clock, config, audit, users, sessions, twoFactor, rememberedBrowsers } = deps;
 
   async function findLockState(userId: number, tx: Queryable = db) {
     const { rows } = await tx.query(
@@ -342,6 +344,9 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
         context,
         tx,
       );
+      if (!mayRememberBrowsers(role, config)) {
+        await rememberedBrowsers.forgetBrowsers(userId, "role_changed", context, { tx, actorUserId: adminId });
+      }
       return { from, linksRemoved: links.rowCount, changed: true };
     });
     if (!outcome) return notFound;
@@ -365,6 +370,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
       if (rows[0].disabled_at) return false;
       await tx.query("UPDATE users SET disabled_at = $2 WHERE id = $1", [userId, clock.now()]);
       await audit.recordEvent({ type: "admin.user_disabled", actorUserId: adminId, subjectUserId: userId }, context, tx);
+      await rememberedBrowsers.forgetBrowsers(userId, "account_disabled", context, { tx, actorUserId: adminId });
       return true;
     });
     if (disabled === null) return notFound;
@@ -522,6 +528,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
       await twoFactor.removeAllFactors(userId, tx);
       // In the same transaction, so the sessions end together with the factors.
       const ended = await sessions.invalidateUserSessions(userId, null, tx);
+      await rememberedBrowsers.forgetBrowsers(userId, "second_factor_reset", context, { tx, actorUserId: adminId });
       await audit.recordEvent(
         {
           type: "2fa.reset",

@@ -6,6 +6,7 @@ import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
+import { createRememberedBrowsers } from "./remembered-browsers.js";
 import { createRetention } from "./retention.js";
 import { createSessionService } from "./sessions.js";
 import { createTwoFactorService } from "./two-factor/index.js";
@@ -25,7 +26,12 @@ export interface ServiceDeps {
 /** Builds every service from its dependencies: the one place they are wired together. */
 export function createServices(deps: ServiceDeps) {
   const audit = createAuditLog(deps);
-  const users = createUserService({ ...deps, audit });
+  const rememberedBrowsers = createRememberedBrowsers({
+    ...deps,
+    audit,
+    isSecondStepLocked: async (userId) => (await twoFactor.findLockedUntil(userId)) !== null,
+  });
+  const users = createUserService({ ...deps, audit, rememberedBrowsers });
   const sessions = createSessionService(deps);
   const login = createLoginService({ ...deps, audit, users });
   const totp = createTotpFactor(deps);
@@ -43,7 +49,7 @@ export function createServices(deps: ServiceDeps) {
     methods: [phone.smsMethod, phone.callMethod, totp.method, recoveryCodes.method],
   });
   const admin = createAdminService(
-    { ...deps, audit, users, sessions, twoFactor },
+    { ...deps, audit, users, sessions, twoFactor, rememberedBrowsers },
     {
       // The old number hears of a reset: a reset asked for by someone else does not go unnoticed.
       oldPhoneWarning: {
@@ -60,7 +66,7 @@ export function createServices(deps: ServiceDeps) {
     },
   );
   const retention = createRetention(deps);
-  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention };
+  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention, rememberedBrowsers };
 }
 
 export type Services = ReturnType<typeof createServices>;

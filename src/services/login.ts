@@ -155,10 +155,15 @@ export function createLoginService({
   }
 
   /** Called once the whole login (password and, if any, second factor) has succeeded. */
-  async function recordLoginSuccess(user: User, context: RequestContext, method: string): Promise<void> {
+  async function recordLoginSuccess(
+    user: User,
+    context: RequestContext,
+    method: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
     await db.query(`UPDATE users SET last_login_at = $2 WHERE id = $1`, [user.id, clock.now()]);
     await audit.recordEvent(
-      { type: "login.succeeded", actorUserId: user.id, subjectUserId: user.id, details: { method } },
+      { type: "login.succeeded", actorUserId: user.id, subjectUserId: user.id, details: { ...details, method } },
       context,
     );
   }

@@ -13,7 +13,7 @@ export const retentionDays = { loginAttempts: 7, phoneChallenges: 7, devOutbox: 
 export const pruneIntervalMs = 15 * 60_000;
 
 export type PruneCounts = Record<
-  "sessions" | "loginAttempts" | "phoneChallenges" | "appEnrolments" | "rateLimits" | "devOutbox",
+  "sessions" | "loginAttempts" | "phoneChallenges" | "appEnrolments" | "rateLimits" | "devOutbox" | "rememberedBrowsers",
   number
 >;
 
@@ -38,6 +38,7 @@ export function createRetention({ db, clock }: { db: Database; clock: Clock }) {
     ]);
     const appEnrolments = await db.query("DELETE FROM totp_enrolments WHERE expires_at < $1", [now]);
     const devOutbox = await db.query("DELETE FROM phone_outbox WHERE created_at < $1", [daysAgo(retentionDays.devOutbox)]);
+    const rememberedBrowsers = await db.query("DELETE FROM remembered_browsers WHERE expires_at < $1", [now]);
     return {
       sessions: sessions.rowCount,
       loginAttempts: loginAttempts.rowCount,
@@ -45,6 +46,7 @@ export function createRetention({ db, clock }: { db: Database; clock: Clock }) {
       appEnrolments: appEnrolments.rowCount,
       rateLimits: rateLimits.rowCount,
       devOutbox: devOutbox.rowCount,
+      rememberedBrowsers: rememberedBrowsers.rowCount,
     };
   }
 

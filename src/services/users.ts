@@ -3,6 +3,7 @@ import type { Database } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.js";
+import type { RememberedBrowsers } from "./remembered-browsers.js";
 
 export interface User {
   id: number;
@@ -61,7 +62,19 @@ export function normaliseEmail(email: string): string {
 
 export type UserService = ReturnType<typeof createUserService>;
 
-export function createUserService({ db, clock, config, audit }: { db: Database; clock: Clock; config: Config; audit: AuditLog }) {
+export function createUserService({
+  db,
+  clock,
+  config,
+  audit,
+  rememberedBrowsers,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  audit: AuditLog;
+  rememberedBrowsers: Pick<RememberedBrowsers, "forgetBrowsers">;
+}) {
   async function findUserById(id: number): Promise<User | null> {
     const { rows } = await db.query(`SELECT ${userColumns} FROM users u WHERE u.id = $1`, [id]);
     return rows[0] ? mapUserRow(rows[0]) : null;
@@ -124,6 +137,8 @@ export function createUserService({ db, clock, config, audit }: { db: Database; 
     await db.transaction(async (tx) => {
       await tx.query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", [user.id, passwordHash]);
       await audit.recordEvent({ type: "password.changed", actorUserId: user.id, subjectUserId: user.id }, context, tx);
+      // A browser remembered by someone who knew the old password must not outlive it.
+      await rememberedBrowsers.forgetBrowsers(user.id, "password_changed", context, { tx });
     });
     return { ok: true };
   }

@@ -12,13 +12,26 @@ const methodNames: Record<string, string> = {
 
 const methodOf = (event: AuditEvent) => methodNames[String(event.details.method ?? "")] ?? "two-step login";
 
+// Why remembered browsers were forgotten (services/remembered-browsers.ts, ForgetReason).
+const forgottenWords: Record<string, (event: AuditEvent) => string> = {
+  user: (event) => `Remembered browser forgotten (${(event.details.browsers as string[] | undefined)?.[0] ?? "a browser"})`,
+  user_all: () => "All remembered browsers forgotten",
+  password_changed: () => "Remembered browsers forgotten: password changed",
+  signed_out_elsewhere: () => "Other remembered browsers forgotten: signed out everywhere else",
+  second_factor_reset: () => "Remembered browsers forgotten: two-step login reset by the practice",
+  role_changed: () => "Remembered browsers forgotten: role changed",
+  account_disabled: () => "Remembered browsers forgotten: account disabled",
+};
+
 const eventWords: Record<string, (event: AuditEvent) => string> = {
   "login.succeeded": (event) =>
     event.details.method === "password"
       ? "Logged in with the password only"
       : event.details.method === "enrolment"
         ? "Logged in after setting up two-step login"
-        : `Logged in with ${methodOf(event)}`,
+        : event.details.method === "remembered_browser"
+          ? `Logged in on a remembered browser (${event.details.browser}), without the second step`
+          : `Logged in with ${methodOf(event)}`,
   "login.failed": () => "Failed login: wrong password",
   "login.password_accepted": () => "Password accepted, second step asked",
   "login.enrolment_required": () => "Password accepted, two-step login had to be set up",
@@ -54,6 +67,8 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
   "2fa.reset": () => "Two-step login reset by the practice",
   "login.rate_limited": () => "Login refused: too many failures from one network",
+  "browser.remembered": (event) => `${event.details.browser} remembered: no second step there for ${event.details.days} days`,
+  "browser.forgotten": (event) => forgottenWords[String(event.details.reason)]?.(event) ?? "Remembered browsers forgotten",
   "admin.user_created": () => "Account created by an admin",
   "admin.role_changed": (event) => `Role changed from ${event.details.from} to ${event.details.to}`,
   "admin.user_disabled": () => "Account disabled by an admin",
@@ -69,27 +84,4 @@ export function describeSecurityEvent(event: AuditEvent): string {
 }
 
 /** "Chrome on Android": enough to recognise one's own device, from the User-Agent header. */
-export function describeBrowser(userAgent: string | null): string {
-  if (!userAgent) return "Unknown browser";
-  const browser = /Edg\//.test(userAgent)
-    ? "Edge"
-    : /Firefox\//.test(userAgent)
-      ? "Firefox"
-      : /Chrom(e|ium)\//.test(userAgent)
-        ? "Chrome"
-        : /Safari\//.test(userAgent)
-          ? "Safari"
-          : "A browser";
-  const system = /Android/.test(userAgent)
-    ? "Android"
-    : /iPhone|iPad/.test(userAgent)
-      ? "iPhone or iPad"
-      : /Windows/.test(userAgent)
-        ? "Windows"
-        : /Mac OS X/.test(userAgent)
-          ? "Mac"
-          : /Linux/.test(userAgent)
-            ? "Linux"
-            : null;
-  return system ? `${browser} on ${system}` : browser;
-}
+export { describeBrowser } from "../services/user-agents.js";

@@ -258,13 +258,15 @@ export async function startUserSession(
   const now = clock.now().getTime();
   const createdAt = req.session.userId === user.id && req.session.createdAt ? req.session.createdAt : now;
   await regenerateSession(req);
-  Object.assign(req.session, fields);
-  req.session.userId = user.id;
-  req.session.stage = stage;
-  req.session.createdAt = createdAt;
-  req.session.generation = user.sessionGeneration;
-  req.session.lastSeenAt = now;
-  req.session.authenticatedAt = now;
+  Object.assign(req.session, {
+    userId: user.id,
+    stage,
+    createdAt,
+    generation: user.sessionGeneration,
+    lastSeenAt: now,
+    authenticatedAt: now,
+    ...fields,
+  });
   // Stored before the login is recorded as passed: a session that could not be kept is no login.
   await saveSession(req);
 }

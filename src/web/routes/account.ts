@@ -14,6 +14,7 @@ import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User, UserService } from "../../services/users.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
+import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
@@ -47,6 +48,7 @@ export interface AccountDeps {
   phone: PhoneFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
+  rememberedBrowserSteps: RememberedBrowserSteps;
 }
 
 // Steps inside one login, which "Logged in (…)" already tells.
@@ -57,7 +59,7 @@ const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login } = deps;
+  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login, rememberedBrowserSteps } = deps;
   const router = Router();
   const stepUp = requireRecentAuthentication(clock);
 
@@ -94,6 +96,7 @@ export function accountRoutes(deps: AccountDeps) {
       canRemoveLastFactor:
         !isSecondFactorRequired(user.role, config) || new Set(factors.map((f) => (f.kind === "app" ? "app" : "phone"))).size > 1,
       otherSessions: Math.max(0, (await sessions.countUserSessions(user.id)) - 1),
+      remembered: await rememberedBrowserSteps.describeForSecurityPage(req, user),
       events: events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
@@ -218,6 +221,7 @@ export function accountRoutes(deps: AccountDeps) {
   router.post("/sessions/end-others", async (req, res) => {
     const user = req.user!;
     const ended = await endOtherSessions(req, user);
+    await rememberedBrowserSteps.forgetOtherBrowsers(req, user);
     await audit.recordEvent(
       { type: "sessions.ended_others", actorUserId: user.id, subjectUserId: user.id, details: { count: ended } },
       requestContext(req),

@@ -8,6 +8,7 @@ import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { emailField, parseForm, passwordField } from "../forms.js";
+import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { destroySession, startUserSession, takeNotice } from "../session.js";
@@ -32,12 +33,14 @@ export function authRoutes({
   twoFactor,
   config,
   clock,
+  rememberedBrowserSteps,
 }: {
   login: LoginService;
   audit: AuditLog;
   twoFactor: TwoFactorService;
   config: Config;
   clock: Clock;
+  rememberedBrowserSteps: RememberedBrowserSteps;
 }) {
   const router = Router();
 
@@ -64,6 +67,8 @@ export function authRoutes({
     const user = result.user;
     // A fresh session id from here on: the anonymous one is dead.
     if (await twoFactor.hasSecondFactor(user.id)) {
+      // A browser remembered for this user ("don't ask again") replaces the second step.
+      if (await rememberedBrowserSteps.completeRememberedLogin(req, user)) return res.redirect(303, "/");
       await startUserSession(req, user, "password", clock, { loginAttemptId: await twoFactor.beginLoginAttempt(user.id) });
       await audit.recordEvent(
         { type: "login.password_accepted", actorUserId: user.id, subjectUserId: user.id },
@@ -90,7 +95,7 @@ export function authRoutes({
       await audit.recordEvent({ type: "logout", actorUserId: userId, subjectUserId: userId }, requestContext(req));
     }
     await destroySession(req);
-    res.set("Clear-Site-Data", '"cookies"');
+    rememberedBrowserSteps.clearCookiesAtLogout(req, res);
     res.redirect(303, "/login?signed_out=1");
   });
 

@@ -8,6 +8,7 @@ import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
+import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
@@ -45,12 +46,14 @@ export function twoFactorLoginRoutes({
   login,
   phone,
   clock,
+  rememberedBrowserSteps,
 }: {
   users: UserService;
   twoFactor: TwoFactorService;
   login: LoginService;
   phone: PhoneFactor;
   clock: Clock;
+  rememberedBrowserSteps: RememberedBrowserSteps;
 }) {
   const router = Router();
 
@@ -77,6 +80,7 @@ export function twoFactorLoginRoutes({
     req.user = user;
     req.loginAttempt = attempt;
     res.locals.signOutOnly = true;
+    rememberedBrowserSteps.offerCheckbox(req, res, user);
     next();
   });
 
@@ -99,6 +103,7 @@ export function twoFactorLoginRoutes({
     const user = req.user!;
     await startUserSession(req, user, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), kind);
+    await rememberedBrowserSteps.rememberIfAsked(req, res, user);
     res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : "/");
   }
 
