@@ -48,6 +48,10 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("false"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PORTAL_NAME: z.string().min(1).max(60).default("Portal"),
+  PRACTICE_PHONE: z
+    .string()
+    .regex(/^\+?[0-9][0-9 ()-]{4,38}$/, "must be a phone number, like 020 123 4567 or +31 20 123 4567")
+    .optional(),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
   REQUIRE_2FA_ROLES: z
     .string()
@@ -87,6 +91,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   logLevel: string;
   portalName: string;
+  /** The practice's phone number as people should read it; shown wherever a user is told to contact the practice. */
+  practicePhone: string | undefined;
   bcryptCost: number;
   require2faRoles: Role[];
 }
@@ -184,6 +190,7 @@ export function loadConfig(
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
     portalName: e.PORTAL_NAME,
+    practicePhone: e.PRACTICE_PHONE,
     bcryptCost: e.BCRYPT_COST,
     require2faRoles: e.REQUIRE_2FA_ROLES,
   };

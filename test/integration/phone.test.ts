@@ -263,29 +263,101 @@ describe("logging in by SMS", () => {
     assert.equal(voided.headers.location, "/login");
   });
 
-  test("send limits: 5 attempts reach Twilio exactly 3 times, then a page says when", async () => {
+  test("send limits: 8 attempts in 15 minutes reach Twilio exactly 6 times, then a page says until when", async () => {
     const user = await patientWithPhone("+31633333333");
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 8; i += 1) {
       const agent = await passwordStep(user);
       const response = await post(agent, "/login/2fa", "/login/2fa/sms/send");
       statuses.push(response.status);
       if (response.status === 429) {
-        assert.match(response.text, /try again after/);
+        assert.match(response.text, /until <time datetime=/);
         assert.ok(Number(response.headers["retry-after"]) > 0);
       }
+      t.clock.advanceSeconds(60);
     }
-    assert.deepEqual(statuses, [303, 303, 303, 429, 429]);
-    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 3);
+    assert.deepEqual(statuses, [303, 303, 303, 303, 303, 303, 429, 429]);
+    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 6);
     assert.ok((await auditTypes(user.id)).includes("2fa.send_limited"));
     // The same number under another account is limited too.
     const other = await patientWithPhone("+31633333333");
     const agent = await passwordStep(other);
     assert.equal((await post(agent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
-    t.clock.advanceMinutes(11);
+    t.clock.advanceMinutes(8);
     // The login attempt itself has expired by now (10 minutes): log in again.
     const later = await passwordStep(other);
-    assert.equal((await post(later, "/login/2fa", "/login/2fa/sms/send")).status, 303, "possible again after 10 minutes");
+    assert.equal((await post(later, "/login/2fa", "/login/2fa/sms/send")).status, 303, "possible again after 15 minutes");
+  });
+
+  test("send limits: at most 15 SMS and calls a day per account", async () => {
+    const user = await patientWithPhone("+31633334444");
+    const statuses: number[] = [];
+    for (let i = 0; i < 16; i += 1) {
+      // 3 minutes apart: never 6 in 15 minutes, so only the daily limit can stop them.
+      t.clock.advanceMinutes(3);
+      const agent = await passwordStep(user);
+      statuses.push((await post(agent, "/login/2fa", i % 2 ? "/login/2fa/call/start" : "/login/2fa/sms/send")).status);
+    }
+    assert.deepEqual(statuses, [...Array(15).fill(303), 429]);
+    assert.equal(emulator.requests.filter((r) => /\/(Messages|Calls)\.json$/.test(r.path)).length, 15);
+  });
+
+  test("send limits hold for a parallel burst: 10 logins asking at once get 6 messages", async () => {
+    const user = await patientWithPhone("+31633335555");
+    const agents: request.Agent[] = [];
+    for (let i = 0; i < 10; i += 1) agents.push(await passwordStep(user));
+    const pages = await Promise.all(agents.map((agent) => agent.get("/login/2fa")));
+    const responses = await Promise.all(
+      agents.map((agent, i) =>
+        agent
+          .post("/login/2fa/sms/send")
+          .type("form")
+          .send({ _csrf: csrfFrom(pages[i]!.text) }),
+      ),
+    );
+    assert.equal(responses.filter((response) => response.status === 303).length, 6);
+    assert.equal(responses.filter((response) => response.status === 429).length, 4);
+    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 6);
+  });
+
+  test("a patient's first day stays within the limits: prove the phone, SMS, resend, SMS again, then a call", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    // 1: the code that proves the phone.
+    assert.equal((await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12340001" })).status, 303);
+    const proof = codeIn(emulator.messages.at(-1)!.body);
+    const proven = await post(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code: proof });
+    assert.ok([200, 303].includes(proven.status), `phone proven (${proven.status})`);
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, "+31612340001");
+    t.clock.advanceMinutes(2);
+
+    // 2 and 3: log in by SMS, ask for a new code once, use the newest.
+    const first = await passwordStep(user);
+    assert.equal((await post(first, "/login/2fa", "/login/2fa/sms/send")).status, 303);
+    t.clock.advanceSeconds(40);
+    assert.equal((await post(first, "/login/2fa/sms", "/login/2fa/sms/send")).status, 303);
+    const newest = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(first, "/login/2fa/sms", "/login/2fa/sms", { code: newest })).headers.location, "/");
+    t.clock.advanceMinutes(3);
+
+    // 4: log in again on another device, by SMS.
+    const second = await passwordStep(user);
+    const sent = await post(second, "/login/2fa", "/login/2fa/sms/send");
+    assert.equal(sent.status, 303, "the fourth message of the day is not refused");
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(second, "/login/2fa/sms", "/login/2fa/sms", { code })).headers.location, "/");
+    t.clock.advanceMinutes(3);
+
+    // 5: and then by phone call, confirmed with 1.
+    emulator.setCallBehaviour({ answer: "1" });
+    const third = await passwordStep(user);
+    const called = await post(third, "/login/2fa", "/login/2fa/call/start");
+    assert.equal(called.headers.location, "/login/2fa/call", "the call is not refused");
+    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
+    assert.equal((await post(third, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
+    assert.equal(emulator.messages.length, 4);
+    assert.equal(emulator.calls.length, 1);
+    assert.ok(!(await auditTypes(user.id)).includes("2fa.send_limited"));
   });
 
   test("a Twilio error or timeout gives a clear page and the other methods", async () => {

@@ -330,7 +330,7 @@ describe("wrong codes", () => {
         if (round === 1 && i === 4) {
           assert.equal(response.status, 429);
           assert.match(response.text, /locked/);
-          assert.match(response.text, /try again after/);
+          assert.match(response.text, /locked until <time/);
         }
       }
     }

@@ -13,8 +13,11 @@ import type { MethodKind, SecondFactorMethod } from "./method.js";
 export const smsCodeLifetimeMinutes = 5;
 export const callLifetimeMinutes = 2;
 export const resendAfterSeconds = 30;
-export const sendsPerTenMinutes = 3;
-export const sendsPerDay = 10;
+// Enough for a patient's first day (prove the phone, log in by SMS, send again, log in again,
+// then by call), few enough to make SMS pumping worthless.
+export const sendWindowMinutes = 15;
+export const sendsPerWindow = 6;
+export const sendsPerDay = 15;
 
 export type Channel = "sms" | "call";
 
@@ -120,9 +123,9 @@ export function createPhoneFactor({
   /** When sending to this user and number is possible again, or null when it is possible now. */
   async function findSendBlock(tx: Queryable, userId: number, phone: string): Promise<Date | null> {
     const ends = [
-      await findLimitEnd(tx, "user_id = $1", [userId], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
       await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "phone_e164 = $1", [phone], sendWindowMinutes, sendsPerWindow),
       await findLimitEnd(tx, "phone_e164 = $1", [phone], 24 * 60, sendsPerDay),
       config.phoneDailyLimit > 0
         ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)

@@ -13,6 +13,7 @@ import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js"
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User, UserService } from "../../services/users.js";
 import { field, parseForm, passwordField } from "../forms.js";
+import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
@@ -124,8 +125,23 @@ export function accountRoutes(deps: AccountDeps) {
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
     const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
-    if (result.status === "rate_limited")
-      throw new HttpError(429, "Too many codes were sent. For your safety, sending is paused.", { retryAt: result.retryAt });
+    if (result.status === "rate_limited") {
+      const others = (await confirmMethods(user.id)).filter((method) => method.kind !== "sms");
+      return renderSendLimited(res, {
+        retryAt: result.retryAt,
+        now: clock.now(),
+        alternativesHeading: "Confirm another way now",
+        alternatives: others.length
+          ? [
+              {
+                href: `/account/confirm?next=${encodeURIComponent(next)}`,
+                label: `Confirm with ${others.map((method) => (method.kind === "app" ? "your authenticator app" : "a recovery code")).join(" or ")}`,
+              },
+            ]
+          : [],
+        back: { href: "/account/security", label: "Back to security settings" },
+      });
+    }
     if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
     if (result.status === "too_soon") {
       req.session.notice = "A new code can be sent 30 seconds after the previous one. Use the code you received.";
@@ -172,7 +188,11 @@ export function accountRoutes(deps: AccountDeps) {
             )
           : await twoFactor.verifyFreshResponse({ userId: user.id, kind, response: parsed.data.code }, requestContext(req));
       if (result.status === "locked")
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
+        return renderLockedOut(res, {
+          until: result.until,
+          now: clock.now(),
+          back: { href: "/account/security", label: "Back to security settings" },
+        });
       if (result.status !== "passed") {
         const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
         return renderConfirm(req, res, next, `That code is not right.${hint}`, 400);

@@ -1,12 +1,13 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { AuditLog } from "../../services/audit.js";
-import { HttpError } from "../../services/errors.js";
+import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
+import { renderLockedOut } from "../limit-pages.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { enrolmentBindingOf } from "../session.js";
@@ -17,6 +18,7 @@ const codeForm = z.object({
 });
 
 export interface AppEnrolmentDeps {
+  clock: Clock;
   totp: TotpFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
@@ -69,10 +71,14 @@ export async function finishEnrolment(
  * `onEnrolled` runs after the app became the user's factor (e.g. to finish a forced enrolment).
  */
 export function appEnrolmentRoutes(
-  { totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
+  { clock, totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
   { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
 ) {
   const router = Router();
+  const back = basePath.startsWith("/enrol")
+    ? { href: "/enrol", label: "Back to the choice of methods" }
+    : { href: "/account/security", label: "Back to security settings" };
+  const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
   async function showEnrolment(
     req: Request,
@@ -112,8 +118,7 @@ export function appEnrolmentRoutes(
     const parsed = parseForm(codeForm, req.body);
     if (!parsed.ok) return showEnrolment(req, res, { error: parsed.error, status: 400 });
     const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil)
-      throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
+    if (lockedUntil) return showLockedOut(res, lockedUntil);
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
@@ -125,9 +130,7 @@ export function appEnrolmentRoutes(
     }
     if (outcome === "wrong_code") {
       const result = await twoFactor.recordWrongCode(user.id, null, "app", requestContext(req));
-      if (result.status === "locked") {
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
-      }
+      if (result.status === "locked") return showLockedOut(res, result.until);
       return showEnrolment(req, res, {
         error:
           "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",

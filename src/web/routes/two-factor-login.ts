@@ -1,13 +1,13 @@
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { Clock } from "../../services/clock.js";
-import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from "../../services/two-factor/index.js";
 import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
+import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
@@ -118,8 +118,12 @@ export function twoFactorLoginRoutes({
         return res.redirect(303, "/login");
       case "locked":
         await restartWithNotice(req, "Two-step login for your account is locked for a while after too many wrong codes.");
-        throw new HttpError(429, "Too many wrong codes in a row: two-step login for your account is locked for 15 minutes.", {
-          retryAt: result.until,
+        // The login is over: the page offers no way back into it, only the wait and the practice.
+        res.locals.signOutOnly = false;
+        return renderLockedOut(res, {
+          until: result.until,
+          now: clock.now(),
+          back: { href: "/login", label: "Back to the login page" },
         });
       case "invalid_attempt":
         await restartWithNotice(req, attemptOverNotice);
@@ -159,14 +163,25 @@ export function twoFactorLoginRoutes({
 
   // ---- SMS ----
 
-  function describeSendProblem(result: SendResult): { status: number; message: string; retryAt?: Date } | null {
-    if (result.status === "rate_limited") {
-      return {
-        status: 429,
-        message: "You asked for too many codes or calls. For your safety, sending is paused.",
-        retryAt: result.retryAt,
-      };
-    }
+  /** The ways in that need no phone, for a page that says sending is paused. */
+  async function listPhonelessMethods(userId: number): Promise<PageLink[]> {
+    const kinds = (await twoFactor.listEnrolledMethods(userId)).map((method) => method.kind);
+    const links: PageLink[] = [];
+    if (kinds.includes("app")) links.push({ href: "/login/2fa/app", label: "With an authenticator app" });
+    if (kinds.includes("recovery")) links.push({ href: "/login/2fa/recovery", label: "Use a recovery code" });
+    return links;
+  }
+
+  async function showSendLimited(req: Request, res: Response, retryAt: Date) {
+    renderSendLimited(res, {
+      retryAt,
+      now: clock.now(),
+      alternatives: await listPhonelessMethods(req.user!.id),
+      back: { href: "/login/2fa", label: "Choose another method" },
+    });
+  }
+
+  function describeSendProblem(result: SendResult): { status: number; message: string } | null {
     if (result.status === "failed") return { status: 502, message: result.message };
     return null;
   }
@@ -202,8 +217,8 @@ export function twoFactorLoginRoutes({
   router.post("/sms/send", async (req, res) => {
     if (!(await requireEnrolled(req, res, "sms"))) return;
     const result = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
-    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
     if (problem)
       return renderSmsPage(req, res, `${problem.message} You can also use a phone call, or another method.`, problem.status);
     if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
@@ -244,8 +259,8 @@ export function twoFactorLoginRoutes({
     if (!(await requireEnrolled(req, res, "call"))) return;
     if (req.loginAttempt!.status !== "pending") return res.redirect(303, "/login/2fa/call");
     const result = await phone.startLoginCall(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
-    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
     if (problem) {
       req.session.notice = `${problem.message}`;
       return res.redirect(303, "/login/2fa");
