@@ -9,7 +9,7 @@ import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import { field, parseForm } from "../forms.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
-import { renderPage } from "../render.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { enrolmentBindingOf, takeNotice } from "../session.js";
 import { finishEnrolment } from "./app-enrolment.js";
@@ -44,7 +44,7 @@ export function phoneEnrolmentRoutes(
     : { href: "/account/security", label: "Back to security settings" };
   const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
-  async function showNumberForm(req: Request, res: Response, error: string | null = null, status = 200, typed = "") {
+  async function showNumberForm(req: Request, res: Response, error: FormError | string | null = null, status = 200, typed = "") {
     renderPage(
       res,
       "account/phone-enrolment",
@@ -60,7 +60,7 @@ export function phoneEnrolmentRoutes(
     );
   }
 
-  async function showCodeForm(req: Request, res: Response, error: string | null = null, status = 200) {
+  async function showCodeForm(req: Request, res: Response, error: FormError | null = null, status = 200) {
     const challenge = await phone.findLatestChallenge(req.user!.id, null, "sms", "enrol");
     if (!challenge) return res.redirect(303, basePath);
     renderPage(
@@ -90,9 +90,9 @@ export function phoneEnrolmentRoutes(
 
   router.post("/", async (req, res) => {
     const parsed = parseForm(phoneForm, req.body);
-    if (!parsed.ok) return showNumberForm(req, res, parsed.error, 400);
+    if (!parsed.ok) return showNumberForm(req, res, parsed.formError, 400);
     const number = parsePhoneInput(parsed.data.phone, config);
-    if (!number.ok) return showNumberForm(req, res, number.error, 400, parsed.data.phone);
+    if (!number.ok) return showNumberForm(req, res, { field: "phone", message: number.error }, 400, parsed.data.phone);
     await sendCode(req, res, number.e164);
   });
 
@@ -107,19 +107,29 @@ export function phoneEnrolmentRoutes(
   router.post("/verify", async (req, res) => {
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
-    if (!parsed.ok) return showCodeForm(req, res, parsed.error, 400);
+    if (!parsed.ok) return showCodeForm(req, res, parsed.formError, 400);
     const lockedUntil = await twoFactor.findLockedUntil(user.id);
     if (lockedUntil) return showLockedOut(res, lockedUntil);
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
     if (outcome.status === "expired") {
-      return showCodeForm(req, res, "The code has expired (codes last 5 minutes). Send a new code.", 400);
+      return showCodeForm(
+        req,
+        res,
+        { field: "code", message: "The code has expired (codes last 5 minutes). Send a new code." },
+        400,
+      );
     }
     if (outcome.status === "wrong_code") {
       const result = await twoFactor.recordWrongCode(user.id, null, "sms", requestContext(req));
       if (result.status === "locked") return showLockedOut(res, result.until);
-      return showCodeForm(req, res, "That code is not right. Check the newest SMS and try again.", 400);
+      return showCodeForm(
+        req,
+        res,
+        { field: "code", message: "That code is not right. Check the newest SMS and try again." },
+        400,
+      );
     }
     await audit.recordEvent(
       {
@@ -138,9 +148,10 @@ export function phoneEnrolmentRoutes(
       );
     }
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit }, req, res, {
+    await finishEnrolment({ recoveryCodes, audit, clock }, req, res, {
       hadFactor,
       notice: "Your phone number is confirmed. You can now log in by SMS or phone call.",
+      isForced,
     });
   });
 

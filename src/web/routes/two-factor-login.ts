@@ -8,7 +8,7 @@ import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
 import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-pages.js";
-import { renderPage } from "../render.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
 
@@ -97,22 +97,26 @@ export function twoFactorLoginRoutes({
 
   async function finishLogin(req: Request, res: Response, kind: MethodKind) {
     const user = req.user!;
+    const returnTo = req.session.returnTo;
     await startUserSession(req, user, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), kind);
-    res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : "/");
+    res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : (returnTo ?? "/"));
   }
 
   async function answerVerification(
     req: Request,
     res: Response,
     result: VerifyResult,
-    rerender: (error: string) => Promise<void> | void,
+    rerender: (error: FormError) => Promise<void> | void,
   ) {
     switch (result.status) {
       case "passed":
         return finishLogin(req, res, result.method);
       case "wrong_code":
-        return rerender(`That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`);
+        return rerender({
+          field: "code",
+          message: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`,
+        });
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
@@ -152,7 +156,7 @@ export function twoFactorLoginRoutes({
 
     router.post(path, async (req, res) => {
       const parsed = parseForm(codeForm, req.body);
-      if (!parsed.ok) return renderPage(res, view, { title, error: parsed.error }, 400);
+      if (!parsed.ok) return renderPage(res, view, { title, error: parsed.formError }, 400);
       const result = await twoFactor.verifyLoginResponse(
         { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind, response: parsed.data.code },
         requestContext(req),
@@ -186,7 +190,7 @@ export function twoFactorLoginRoutes({
     return null;
   }
 
-  async function renderSmsPage(req: Request, res: Response, error: string | null = null, status = 200) {
+  async function renderSmsPage(req: Request, res: Response, error: FormError | string | null = null, status = 200) {
     const user = req.user!;
     const challenge = await phone.findLatestChallenge(user.id, req.loginAttempt!.id, "sms");
     const verified = await phone.findVerifiedPhone(user.id);
@@ -232,13 +236,18 @@ export function twoFactorLoginRoutes({
 
   router.post("/sms", async (req, res) => {
     const parsed = parseForm(codeForm, req.body);
-    if (!parsed.ok) return renderSmsPage(req, res, parsed.error, 400);
+    if (!parsed.ok) return renderSmsPage(req, res, parsed.formError, 400);
     const result = await twoFactor.verifyLoginResponse(
       { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
       requestContext(req),
     );
     await answerVerification(req, res, result, (error) =>
-      renderSmsPage(req, res, `${error} A code works once, for 5 minutes, and only the newest code counts.`, 400),
+      renderSmsPage(
+        req,
+        res,
+        { ...error, message: `${error.message} A code works once, for 5 minutes, and only the newest code counts.` },
+        400,
+      ),
     );
   });
 
