@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import request from "supertest";
+import { noRequestContext } from "../../src/services/audit.js";
 import { csrfFrom, logIn, newRecoveryCodesPage, startTestApp, type TestApp, type TestUser } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { signTwilioRequest, startTwilioEmulator, type TwilioEmulator } from "../support/twilio-emulator.js";
@@ -117,7 +118,10 @@ describe("registering a phone", () => {
     const message = emulator.messages[0]!;
     assert.equal(message.to, mobile);
     assert.equal(message.from, "+3197010000000");
-    assert.match(message.body, /^Your Portal code to confirm this phone number is \d{6}\. It expires in 5 minutes\.$/);
+    assert.match(
+      message.body,
+      /^Your Portal code is \d{6}\. It confirms this phone number and expires in 5 minutes\.\n\n@127\.0\.0\.1 #\d{6}$/,
+    );
     assert.match(message.statusCallback ?? "", new RegExp(`^${baseUrl}/webhooks/twilio/message-status/[A-Za-z0-9_-]{20,}$`));
     assert.doesNotMatch(message.statusCallback ?? "", new RegExp(codeIn(message.body)), "no code in the callback URL");
     const verifyPage = await agent.get("/account/2fa/phone/verify");
@@ -187,7 +191,7 @@ describe("logging in by SMS", () => {
       .type("form")
       .send({ _csrf: csrfFrom(choose.text) });
     assert.equal(sent.headers.location, "/login/2fa/sms");
-    assert.match(emulator.messages[0]!.body, /^Your Portal login code is \d{6}\. It expires in 5 minutes\.$/);
+    assert.match(emulator.messages[0]!.body, /^Your Portal code is (\d{6})\. It expires in 5 minutes\.\n\n@127\.0\.0\.1 #\1$/);
     const page = await agent.get("/login/2fa/sms");
     assert.match(page.text, /\+31 6 •••• ••78/);
     assert.match(page.text, /A new code replaces the old one/);
@@ -262,11 +266,12 @@ describe("logging in by SMS", () => {
     assert.equal(voided.headers.location, "/login");
   });
 
-  test("send limits: 8 attempts in 15 minutes reach Twilio exactly 6 times, then a page says until when", async () => {
+  test("send limits: 8 codes asked in 15 minutes reach Twilio exactly 6 times, then a page says until when", async () => {
     const user = await patientWithPhone("+31633333333");
+    const agent = await passwordStep(user);
     const statuses: number[] = [];
     for (let i = 0; i < 8; i += 1) {
-      const agent = await passwordStep(user);
+      // "Send a new code" a minute apart: past the 30-second wait, within the login's 10 minutes.
       const response = await post(agent, "/login/2fa", "/login/2fa/sms/send");
       statuses.push(response.status);
       if (response.status === 429) {
@@ -280,8 +285,8 @@ describe("logging in by SMS", () => {
     assert.ok((await auditTypes(user.id)).includes("2fa.send_limited"));
     // The same number under another account is limited too.
     const other = await patientWithPhone("+31633333333");
-    const agent = await passwordStep(other);
-    assert.equal((await post(agent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
+    const otherAgent = await passwordStep(other);
+    assert.equal((await post(otherAgent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
     t.clock.advanceMinutes(8);
     // The login attempt itself has expired by now (10 minutes): log in again.
     const later = await passwordStep(other);
@@ -290,32 +295,26 @@ describe("logging in by SMS", () => {
 
   test("send limits: at most 15 SMS and calls a day per account", async () => {
     const user = await patientWithPhone("+31633334444");
-    const statuses: number[] = [];
+    const results: string[] = [];
     for (let i = 0; i < 16; i += 1) {
       // 3 minutes apart: never 6 in 15 minutes, so only the daily limit can stop them.
       t.clock.advanceMinutes(3);
-      const agent = await passwordStep(user);
-      statuses.push((await post(agent, "/login/2fa", i % 2 ? "/login/2fa/call/start" : "/login/2fa/sms/send")).status);
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      const send = i % 2 ? t.services.phone.startLoginCall : t.services.phone.sendLoginCode;
+      results.push((await send(user.id, attempt, noRequestContext)).status);
     }
-    assert.deepEqual(statuses, [...Array(15).fill(303), 429]);
+    assert.deepEqual(results, [...Array(15).fill("sent"), "rate_limited"]);
     assert.equal(emulator.requests.filter((r) => /\/(Messages|Calls)\.json$/.test(r.path)).length, 15);
   });
 
   test("send limits hold for a parallel burst: 10 logins asking at once get 6 messages", async () => {
     const user = await patientWithPhone("+31633335555");
-    const agents: request.Agent[] = [];
-    for (let i = 0; i < 10; i += 1) agents.push(await passwordStep(user));
-    const pages = await Promise.all(agents.map((agent) => agent.get("/login/2fa")));
-    const responses = await Promise.all(
-      agents.map((agent, i) =>
-        agent
-          .post("/login/2fa/sms/send")
-          .type("form")
-          .send({ _csrf: csrfFrom(pages[i]!.text) }),
-      ),
+    const attempts = await Promise.all(Array.from({ length: 10 }, () => t.services.twoFactor.beginLoginAttempt(user.id)));
+    const results = await Promise.all(
+      attempts.map((attempt) => t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)),
     );
-    assert.equal(responses.filter((response) => response.status === 303).length, 6);
-    assert.equal(responses.filter((response) => response.status === 429).length, 4);
+    assert.equal(results.filter((result) => result.status === "sent").length, 6);
+    assert.equal(results.filter((result) => result.status === "rate_limited").length, 4);
     assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 6);
   });
 
@@ -422,7 +421,7 @@ describe("logging in by phone call", () => {
     const { agent } = await callAndWait(user, "9");
     const page = await agent.get("/login/2fa/call");
     assert.match(page.text, /refused from your phone/);
-    assert.match(page.text, /contact the practice/);
+    assert.match(page.text, /[Cc]ontact the practice/);
     const next = await post(agent, "/login/2fa/call", "/login/2fa/call/continue");
     assert.equal(next.headers.location, "/login");
     assert.equal((await agent.get("/patient")).headers.location, "/login?ended=1");
@@ -524,7 +523,7 @@ describe("the development outbox", () => {
     await post(agent, "/login/2fa", "/login/2fa/sms/send");
     const outbox = await request(outboxApp.app).get("/dev/outbox");
     assert.equal(outbox.status, 200);
-    assert.match(outbox.text, /Your Portal login code is \d{6}/);
+    assert.match(outbox.text, /Your Portal code is \d{6}/);
 
     await post(agent, "/login/2fa", "/login/2fa/call/start");
     const viewer = request.agent(outboxApp.app);

@@ -7,6 +7,7 @@ import { addMinutes, type Clock } from "../clock.js";
 import { deriveKey } from "../keys.js";
 import { maskPhoneNumber, phoneTail } from "../phone-numbers.js";
 import type { MethodKind, SecondFactorMethod } from "./method.js";
+import { buildCodeMessage } from "./phone-messages.js";
 
 // SMS codes and confirmation calls: one implementation that differs only in delivery.
 // Numbers from SECURITY.md ("Codes", "The phone call", "Rate limits").
@@ -88,6 +89,14 @@ export function createPhoneFactor({
 }) {
   const codeKey = deriveKey(config, "sms-codes");
   const webhookUrl = (kind: string, token: string) => `${config.publicBaseUrl}/webhooks/twilio/${kind}/${token}`;
+  const codeMessage = (code: string, purpose: "login" | "enrol") =>
+    buildCodeMessage({
+      portalName: config.portalName,
+      publicBaseUrl: config.publicBaseUrl,
+      code,
+      purpose,
+      lifetimeMinutes: smsCodeLifetimeMinutes,
+    });
 
   // The code is hashed together with what it is bound to: a code from one login attempt (session)
   // does not match in another.
@@ -248,7 +257,7 @@ export function createPhoneFactor({
     const code = newCode();
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
-    const body = `Your ${config.portalName} login code is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    const body = codeMessage(code, "login");
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone.phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
@@ -431,7 +440,7 @@ export function createPhoneFactor({
       },
       context,
     );
-    const body = `Your ${config.portalName} code to confirm this phone number is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    const body = codeMessage(code, "enrol");
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),

@@ -20,7 +20,7 @@ import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
 import { findPendingAction, takePendingAction } from "../step-up.js";
-import { formatClock } from "../view-helpers.js";
+import { formatClock, formatIp } from "../view-helpers.js";
 import { appEnrolmentRoutes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
@@ -58,6 +58,23 @@ const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2
 
 // Methods that can confirm a security change: what the user can type, plus SMS.
 const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
+
+/** Which second method to suggest as a back-up to a user with exactly one. */
+async function findBackupSuggestion(
+  { twoFactor }: Pick<AccountDeps, "twoFactor">,
+  user: User,
+): Promise<{ href: string; words: string; why: string } | null> {
+  const kinds = (await twoFactor.listEnrolledMethods(user.id)).map((method) => method.kind);
+  if (kinds.includes("app") && !kinds.includes("sms"))
+    return { href: "/account/2fa/phone", words: "Add your phone as a back-up", why: "so you can still log in without the app." };
+  if (kinds.includes("sms") && !kinds.includes("app"))
+    return {
+      href: "/account/2fa/app",
+      words: "Add an authenticator app as a back-up",
+      why: "so you can still log in without mobile reception.",
+    };
+  return null;
+}
 
 /** A security action that the confirmation of who the user is can finish right away. */
 interface ResumableAction {
@@ -102,6 +119,7 @@ export function accountRoutes(deps: AccountDeps) {
       notice: takeNotice(req),
       app: await totp.findEnrolledApp(user.id),
       phone: await phone.findVerifiedPhone(user.id),
+      backupSuggestion: await findBackupSuggestion(deps, user),
       recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
       hasSecondFactor: factors.length > 0,
       defaultMethod: await twoFactor.findLastUsedMethod(user.id),
@@ -112,7 +130,7 @@ export function accountRoutes(deps: AccountDeps) {
       events: events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
-        ip: event.ip ?? "—",
+        ip: formatIp(event.ip),
         browser: describeBrowser(event.userAgent),
       })),
     });
@@ -300,6 +318,11 @@ export function accountRoutes(deps: AccountDeps) {
 
   // ---- Second factors ----
 
+  // Where the invitation leads: the same choice a doctor gets at enrolment.
+  router.get("/2fa", (_req, res) => {
+    renderPage(res, "account/choose-method", { title: "Turn on two-step login" });
+  });
+
   const enrolledHere = (what: string) => async (req: Request) => afterSecurityChange(req, req.user!, what);
 
   router.use(
@@ -415,12 +438,8 @@ export function accountRoutes(deps: AccountDeps) {
 
   /** After the first method, a second one as a back-up (the security page offers it too). */
   async function suggestSecondMethod(user: User): Promise<string> {
-    const kinds = (await twoFactor.listEnrolledMethods(user.id)).map((method) => method.kind);
-    if (kinds.includes("app") && !kinds.includes("sms"))
-      return " Add your phone as a back-up in your security settings, so you can still log in without the app.";
-    if (kinds.includes("sms") && !kinds.includes("app"))
-      return " Add an authenticator app as a back-up in your security settings: it works without mobile reception.";
-    return "";
+    const suggestion = await findBackupSuggestion(deps, user);
+    return suggestion ? ` ${suggestion.words} in your security settings, ${suggestion.why}` : "";
   }
 
   // POSTs that a confirmation of who the user is can finish at once (see requireRecentAuthentication).

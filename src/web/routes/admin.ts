@@ -6,6 +6,7 @@ import {
   type AuditFilters,
   maxResetReasonLength,
   noAuditFilters,
+  refusedCallsFlagDays,
   type UserFilters,
 } from "../../services/admin.js";
 import type { Clock } from "../../services/clock.js";
@@ -131,6 +132,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
         isSelf: req.user!.id === userId,
         roles: roleValues,
         recentEvents: await audit.listEventsForUser(userId, 10),
+        refusedCallsFlagDays,
         notice: takeNotice(req),
         error: extra.error ?? null,
       },

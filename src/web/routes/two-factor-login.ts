@@ -10,14 +10,15 @@ import { field, parseForm } from "../forms.js";
 import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
+import { restartWithNotice, saveSession, startUserSession, takeNotice } from "../session.js";
+import { formatClock } from "../view-helpers.js";
 
 const codeForm = z.object({ code: field(64).trim().min(1, "Enter the code."), _csrf: z.string().optional() });
 
 export const attemptOverNotice = "Your login was not finished in time or was stopped. Please log in again.";
 export const voidedNotice = "Too many wrong codes. For your safety, please log in again with your password.";
 export const deniedMessage =
-  "This login was refused from your phone (9 was pressed). If you did not try to log in, someone may know your password: please contact the practice and change your password.";
+  "This login was refused from your phone (9 was pressed), so nobody was logged in. If you did not try to log in, someone may know your password: log in with your password and your phone, change your password, and tell the practice.";
 
 declare global {
   namespace Express {
@@ -220,12 +221,19 @@ export function twoFactorLoginRoutes({
 
   router.post("/sms/send", async (req, res) => {
     if (!(await requireEnrolled(req, res, "sms"))) return;
+    const isResend = (await phone.findLatestChallenge(req.user!.id, req.loginAttempt!.id, "sms")) !== null;
     const result = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
     if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
     if (problem)
       return renderSmsPage(req, res, `${problem.message} You can also use a phone call, or another method.`, problem.status);
     if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
+    // A new code must say that it went out, and that the one before no longer works.
+    if (result.status === "sent" && isResend) {
+      const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked ?? "your phone";
+      req.session.notice = `We sent a new code to ${masked} at ${formatClock(result.challenge.createdAt)}. Only the newest code works.`;
+    }
+    await saveSession(req);
     res.redirect(303, "/login/2fa/sms");
   });
 
@@ -283,6 +291,7 @@ export function twoFactorLoginRoutes({
     const verified = await phone.findVerifiedPhone(req.user!.id);
     renderPage(res, "two-factor/call", {
       title: "Confirm by phone call",
+      notice: takeNotice(req),
       state,
       masked: verified?.masked ?? "",
       ending: callEndings[state] ?? null,
@@ -302,6 +311,11 @@ export function twoFactorLoginRoutes({
     if (state === "denied") {
       await restartWithNotice(req, deniedMessage);
       return res.redirect(303, "/login");
+    }
+    if (state === "calling") {
+      req.session.notice =
+        "No 1 has been received from your phone yet. Answer the call and press 1: this page moves on by itself once you did.";
+      await saveSession(req);
     }
     res.redirect(303, "/login/2fa/call");
   });
