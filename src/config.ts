@@ -61,6 +61,10 @@ const envSchema = z.object({
   TRUST_PROXY: z.string().default("false"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PORTAL_NAME: z.string().min(1).max(60).default("Portal"),
+  PRACTICE_PHONE: z
+    .string()
+    .regex(/^\+?[0-9][0-9 ()-]{4,38}$/, "must be a phone number, like 020 123 4567 or +31 20 123 4567")
+    .optional(),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
   REQUIRE_2FA_ROLES: roleList("doctor,admin"),
   REMEMBER_BROWSER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
@@ -93,6 +97,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   logLevel: string;
   portalName: string;
+  /** The practice's phone number as people should read it; shown wherever a user is told to contact the practice. */
+  practicePhone: string | undefined;
   bcryptCost: number;
   require2faRoles: Role[];
   /** How long "don't ask again on this browser" skips the second step; 0: never offered. */
@@ -194,6 +200,7 @@ export function loadConfig(
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
     portalName: e.PORTAL_NAME,
+    practicePhone: e.PRACTICE_PHONE,
     bcryptCost: e.BCRYPT_COST,
     require2faRoles: e.REQUIRE_2FA_ROLES,
     rememberBrowserDays: e.REMEMBER_BROWSER_DAYS,

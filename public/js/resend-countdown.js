@@ -1,6 +1,8 @@
-// Progressive enhancement: "Send a new code" shows how long until it can be used.
+// Progressive enhancement: "Send a new code" shows how long until it can be used. The seconds are
+// not read out (a screen reader would hear them every second); only "you can now…" at zero is.
 const button = document.querySelector(".resend-button");
 const label = document.querySelector(".resend-countdown");
+const announcement = document.querySelector(".resend-announcement");
 if (button && label) {
   let seconds = Number(button.dataset.seconds) || 0;
   const tick = () => {
@@ -10,8 +12,10 @@ if (button && label) {
       seconds -= 1;
       setTimeout(tick, 1000);
     } else {
+      const wasWaiting = button.disabled;
       button.disabled = false;
       label.textContent = "";
+      if (wasWaiting && announcement) announcement.textContent = "You can now ask for a new code.";
     }
   };
   tick();

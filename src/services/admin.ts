@@ -45,6 +45,8 @@ export const auditPageSize = 50;
 /** More rows than this in one CSV export are refused: narrow the filters instead. */
 export const auditExportLimit = 100_000;
 export const maxResetReasonLength = 500;
+/** How far back the user's page flags logins refused on the phone. */
+export const refusedCallsFlagDays = 30;
 /** Date filters on the audit log are calendar days of the practice (views show the same zone). */
 export const practiceTimeZone = "Europe/Amsterdam";
 
@@ -101,6 +103,8 @@ export interface UserDetails {
   isLocked: boolean;
   /** Whether anything is left for "unlock" to clear (a lock, or failures counting toward one). */
   canUnlock: boolean;
+  /** Logins the user refused on the phone ("this was not me", 9) in the last 30 days: for the practice to follow up. */
+  refusedCalls: { count: number; lastAt: Date | null };
   doctors: User[];
   patients: User[];
 }
@@ -262,6 +266,11 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
     const isLocked = lockState.loginBlockedUntil !== null || lockState.secondFactorLockedUntil !== null;
     const app = await db.query("SELECT enrolled_at FROM totp_factors WHERE user_id = $1", [userId]);
     const phone = await db.query("SELECT phone_e164, verified_at FROM phone_factors WHERE user_id = $1", [userId]);
+    const refused = await db.query(
+      `SELECT count(*)::int AS n, max(occurred_at) AS last_at FROM audit_events
+       WHERE subject_user_id = $1 AND event_type = '2fa.call_denied' AND occurred_at > $2`,
+      [userId, new Date(clock.now().getTime() - refusedCallsFlagDays * 86_400_000)],
+    );
     return {
       user,
       appEnrolledAt: (app.rows[0]?.enrolled_at as Date | undefined) ?? null,
@@ -277,6 +286,10 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
       secondFactorFailures: lockState.secondFactorFailures,
       isLocked,
       canUnlock: isLocked || lockState.failedLoginCount > 0 || lockState.secondFactorFailures > 0,
+      refusedCalls: {
+        count: Number(refused.rows[0]?.n ?? 0),
+        lastAt: (refused.rows[0]?.last_at as Date | null) ?? null,
+      },
       doctors: user.role === "patient" ? await users.listDoctorsOfPatient(userId) : [],
       patients: user.role === "doctor" ? await users.listPatientsOfDoctor(userId) : [],
     };

@@ -49,3 +49,9 @@ export function maskPhoneNumber(e164: string): string {
 export function phoneTail(e164: string): string {
   return `••${e164.slice(-2)}`;
 }
+
+/** A tel: link for a number as a person wrote it ("020 123 4567"), in E.164 when it parses. */
+export function telUri(written: string, defaultRegion: string): string {
+  const phone = parsePhoneNumberFromString(written, defaultRegion as never);
+  return `tel:${phone?.isValid() ? phone.number : written.replace(/[^+\d]/g, "")}`;
+}

@@ -54,7 +54,8 @@ export interface NewUser {
   dateOfBirth?: string;
 }
 
-export type CreateUserResult = { ok: true; user: User } | { ok: false; error: string };
+/** A refusal names what it is about, so a form can mark that field. */
+export type CreateUserResult = { ok: true; user: User } | { ok: false; error: string; about: "password" | "email" };
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -92,7 +93,7 @@ export function createUserService({
   ): Promise<CreateUserResult> {
     const email = normaliseEmail(input.email);
     const passwordProblem = checkNewPassword(input.password, input.role, email);
-    if (passwordProblem) return { ok: false, error: passwordProblem };
+    if (passwordProblem) return { ok: false, error: passwordProblem, about: "password" };
     const passwordHash = await hashPassword(input.password, config.bcryptCost);
     const user = await db.transaction(async (tx) => {
       const { rows } = await tx.query(
@@ -119,7 +120,7 @@ export function createUserService({
       );
       return created;
     });
-    if (!user) return { ok: false, error: "An account with this email address already exists." };
+    if (!user) return { ok: false, error: "An account with this email address already exists.", about: "email" };
     return { ok: true, user };
   }
 

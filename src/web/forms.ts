@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FormError } from "./render.js";
 
 // Control characters (NUL, escape, the C1 range…) are never typed into a form; PostgreSQL cannot
 // even store a NUL in text. Multi-line fields keep their line breaks and tabs.
@@ -47,12 +48,18 @@ export const dateField = (label: string) =>
       error: `Enter dates between ${earliestDate} and ${latestDate}.`,
     });
 
-/** Parses a form body; returns the data or the first problem as a readable message. */
+/**
+ * Parses a form body; returns the data or the first problem as a readable message, with the
+ * field it is about (`formError` is the same, ready for renderPage).
+ */
 export function parseForm<T extends z.ZodType>(
   schema: T,
   body: unknown,
-): { ok: true; data: z.infer<T> } | { ok: false; error: string } {
+): { ok: true; data: z.infer<T> } | { ok: false; error: string; field: string | null; formError: FormError } {
   const result = schema.safeParse(body ?? {});
   if (result.success) return { ok: true, data: result.data };
-  return { ok: false, error: result.error.issues[0]?.message ?? "The form could not be read." };
+  const issue = result.error.issues[0];
+  const error = issue?.message ?? "The form could not be read.";
+  const field = issue?.path.length ? String(issue.path[0]) : null;
+  return { ok: false, error, field, formError: { field, message: error } };
 }

@@ -102,37 +102,40 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   await screenshot(page, journey, "06-doctor-details");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
-  // ---- Reset: without a reason the form says what is missing ----
+  // ---- Reset: a confirmation step asks first; without a reason it says what is missing ----
   const resetSection = page.locator("section", { has: page.getByRole("heading", { name: "Reset two-step login" }) });
-  await resetSection.getByRole("button", { name: "Reset two-step login" }).click();
+  await resetSection.getByRole("link", { name: "Reset two-step login…" }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/admin/users/${doctorUser.id}/reset-2fa`);
+  assert.equal(await page.locator("h1").innerText(), "Reset two-step login for Dr. Eva Visser?");
+  await screenshot(page, journey, "06b-reset-question");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+  await page.getByRole("button", { name: "Yes, reset two-step login" }).click();
   await page.getByRole("alert").waitFor();
   assert.match(await page.getByRole("alert").innerText(), /Give the reason for the reset/);
-  // The message is at the top of a long page, far from the field it is about; the field must at
-  // least be marked invalid and point to it (the code fields already point to their message).
-  await check.test("the empty reason field is marked invalid and described by the error", async () => {
-    const field = resetSection.getByLabel("Reason (kept in the audit log)");
-    const errorId = await page.getByRole("alert").getAttribute("id");
-    assert.ok(errorId, "the error has an id");
+  assert.match(await page.title(), /^Error: /);
+  await check.test("the empty reason field is marked invalid and described by its error", async () => {
+    const field = page.getByLabel("Reason (kept in the audit log)");
     assert.equal(await field.getAttribute("aria-invalid"), "true");
-    assert.ok((await field.getAttribute("aria-describedby"))?.split(" ").includes(errorId), "aria-describedby names the error");
+    assert.ok(
+      (await field.getAttribute("aria-describedby"))?.split(" ").includes("reason-error"),
+      "aria-describedby names the error",
+    );
+    assert.match(await page.locator("#reason-error").innerText(), /Give the reason/);
   });
-  assert.deepEqual(
-    await twoStep.getByRole("listitem").allInnerTexts(),
-    ["With an authenticator app"],
-    "nothing was reset without a reason",
-  );
   await screenshot(page, journey, "07-reset-without-reason");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   // Right after login the admin's authentication is fresh: no extra confirmation is asked.
-  await resetSection.getByLabel("Reason (kept in the audit log)").fill(reason);
+  await page.getByLabel("Reason (kept in the audit log)").fill(reason);
   await screenshot(page, journey, "08-reset-with-reason");
-  await resetSection.getByRole("button", { name: "Reset two-step login" }).click();
-  await waitForPage(page, new RegExp(`^${portal.server.baseUrl}/admin/users/${doctorUser.id}(#reset)?$`));
+  await page.getByRole("button", { name: "Yes, reset two-step login" }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/admin/users/${doctorUser.id}`);
   const confirmation = await page.getByRole("status").innerText();
   assert.match(confirmation, /Two-step login of Dr\. Eva Visser \(doctor@demo\.test\) was reset\./);
   assert.match(confirmation, /Removed: authenticator app\./);
   assert.match(confirmation, /1 active session(\(s\))? ended\./);
   assert.match(confirmation, /They must set up a new method at their next login\./);
+  assert.equal(await page.evaluate<number>("window.scrollY"), 0, "the result at the top is in view");
   assert.match(await twoStep.innerText(), /Methods\s+None/);
   assert.match(await account.innerText(), /Active sessions\s+0\b/);
   const recent = page.getByRole("table", { name: `Recent security events of ${doctor.name}` });
@@ -166,6 +169,7 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   assert.equal(await doctorPage.locator("h1").innerText(), "Set up an authenticator app");
   assert.ok(await doctorPage.getByRole("img", { name: /QR code/ }).isVisible(), "the QR code is shown");
   await screenshot(doctorPage, journey, "12-doctor-app-enrolment");
+  await doctorPage.getByText("Can't scan? Use a setup key").click();
   const newSecret = (await doctorPage.locator("code.secret").innerText()).replace(/\s+/g, "");
   assert.match(newSecret, /^[A-Z2-7]{32}$/, "a base32 key of 160 bits");
   assert.notEqual(newSecret, doctorSecret, "a new key, not the one that was reset");
@@ -179,14 +183,11 @@ test("an admin resets a doctor's two-step login; the doctor is logged out, sets 
   await screenshot(doctorPage, journey, "13-doctor-recovery-codes");
   await doctorPage.getByLabel("I have saved these codes somewhere safe").check();
   await doctorPage.getByRole("button", { name: "Continue" }).click();
-  await waitForPage(doctorPage, `${portal.server.baseUrl}/account/security`);
-  assert.match(await doctorPage.getByRole("status").first().innerText(), /Two-step login is on/);
-  await screenshot(doctorPage, journey, "14-doctor-security-settings");
 
-  // ---- The doctor sees their patients again ----
-  // The portal's name in the header leads home, which for a doctor is their patient list.
-  await doctorPage.locator("header a.brand").click();
+  // ---- The doctor lands on their patients, where they were going ----
   await waitForPage(doctorPage, `${portal.server.baseUrl}/doctor`);
+  assert.match(await doctorPage.getByRole("status").first().innerText(), /Two-step login is on/);
+  assert.match(await doctorPage.getByRole("status").first().innerText(), /Add your phone as a back-up/);
   const list = doctorPage.getByRole("table", { name: "Patients linked to you" });
   const names = await list.getByRole("row").allInnerTexts();
   assert.ok(

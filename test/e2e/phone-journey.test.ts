@@ -70,7 +70,7 @@ async function registerPhone(page: Page, outbox: Page, phone: { typed: string; e
   await page
     .getByRole("table", { name: "Your second-step methods" })
     .getByRole("row", { name: /Mobile phone/ })
-    .getByRole("link", { name: "Add" })
+    .getByRole("link", { name: "Add a mobile phone" })
     .click();
   await waitForPage(page, `${portal.server.baseUrl}/account/2fa/phone`);
   await shot(page, "03-phone-number");
@@ -84,7 +84,7 @@ async function registerPhone(page: Page, outbox: Page, phone: { typed: string; e
   if (journey) assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   const code = await readNewestSmsCode(outbox, phone.e164);
-  assert.match(await outbox.locator("tr[data-kind=sms]").first().innerText(), /confirm this phone number/);
+  assert.match(await outbox.locator("tr[data-kind=sms]").first().innerText(), /confirms this phone number/);
   await shot(outbox, "05-outbox-enrolment-sms");
 
   await page.getByLabel("6-digit code from the SMS").fill(code);
@@ -137,7 +137,7 @@ test("a patient registers a phone, then logs in by SMS and by a call confirmed w
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
   const loginCode = await readNewestSmsCode(outbox, phone.e164);
-  assert.match(await outbox.locator("tr[data-kind=sms]").first().innerText(), /login code/);
+  assert.match(await outbox.locator("tr[data-kind=sms]").first().innerText(), /Your Portal code is \d{6}/);
   await screenshot(outbox, journey, "10-outbox-login-sms");
   await page.getByLabel("6-digit code from the SMS").fill(loginCode);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -201,17 +201,19 @@ test("pressing 9 on the call refuses the login and tells the user to contact the
   // The waiting page notices by itself and explains what to do.
   const alert = page.getByRole("alert");
   await alert.waitFor({ timeout: 15_000 });
-  const message = await alert.innerText();
-  assert.match(message, /refused/);
-  assert.match(message, /contact the practice/);
+  assert.match(await alert.innerText(), /refused/);
+  const nextSteps = await page.locator("main").innerText();
+  assert.match(nextSteps, /What happens now/);
+  assert.match(nextSteps, /Call the practice on 020 123 4567/);
   assert.equal(new URL(page.url()).pathname, "/login/2fa/call");
   await screenshot(page, journey, "03-call-refused");
   assert.deepEqual(await seriousAccessibilityProblems(page), []);
 
-  // The refused login is over: the way back is the password again.
-  await page.getByRole("link", { name: "Back to the login page" }).click();
-  await waitForPage(page, `${portal.server.baseUrl}/login`);
-  await screenshot(page, journey, "04-back-to-login");
+  // The refused login is over; the way on that works: log in again (password and phone), then the
+  // password page.
+  await page.getByRole("link", { name: "Log in and change your password" }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/login?next=%2Faccount%2Fpassword`);
+  await screenshot(page, journey, "04-log-in-to-change-the-password");
   await page.goto(`${portal.server.baseUrl}/patient`);
   assert.equal(new URL(page.url()).pathname, "/login", "the refused login did not sign anyone in");
   await context.close();

@@ -10,7 +10,7 @@ import { createAdminService, formatCsvCell } from "../../src/services/admin.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import { adminRoutes } from "../../src/web/routes/admin.js";
-import { csrfFrom, logIn, startTestApp, type TestApp } from "../support/app.js";
+import { csrfFrom, logIn, startTestApp, submitForm, type TestApp } from "../support/app.js";
 
 let t: TestApp;
 before(async () => {
@@ -127,6 +127,7 @@ describe("who may use the administration", () => {
       "GET /audit.csv",
       "GET /users",
       "GET /users/:id",
+      "GET /users/:id/reset-2fa",
       "GET /users/new",
       "POST /users/:id/disable",
       "POST /users/:id/doctors",
@@ -276,7 +277,7 @@ describe("the user list", () => {
     assert.match(page.text, /<dt>Last login<\/dt><dd>\d/);
     assert.match(page.text, /<dt>Created<\/dt><dd>\d/);
     assert.match(page.text, new RegExp(`href="/admin/users/${patient.id}"`));
-    assert.match(page.text, /action="\/admin\/users\/\d+\/reset-2fa(#reset)?"/);
+    assert.match(page.text, /href="\/admin\/users\/\d+\/reset-2fa"/);
 
     const patientPage = await agent.get(`/admin/users/${patient.id}`);
     assert.match(patientPage.text, new RegExp(`href="/admin/users/${doctor.id}"`));
@@ -398,6 +399,31 @@ describe("resetting a second factor", () => {
     assert.equal((await eventsOf(doctor.id, "2fa.reset")).length, 0);
   });
 
+  test("the reset asks on a page of its own, and after a missing reason shows its result at the top", async () => {
+    const { agent } = await signedInAdmin();
+    const doctor = await t.createUser("doctor", { name: "Dr. Eva Visser" });
+    const question = await agent.get(`/admin/users/${doctor.id}/reset-2fa`);
+    assert.equal(question.status, 200);
+    assert.match(question.text, /<h1>Reset two-step login for Dr\. Eva Visser\?<\/h1>/);
+    assert.match(question.text, /removes with an authenticator app/);
+    const empty = await submitForm(agent, `/admin/users/${doctor.id}/reset-2fa`, `/admin/users/${doctor.id}/reset-2fa`, {
+      reason: "",
+    });
+    assert.equal(empty.status, 400);
+    assert.match(empty.text, /Give the reason for the reset/);
+    const done = await agent
+      .post(`/admin/users/${doctor.id}/reset-2fa`)
+      .type("form")
+      .send({ reason: "Lost phone", _csrf: csrfFrom(empty.text) });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.location, `/admin/users/${doctor.id}`, "no anchor that scrolls past the result");
+    const page = await agent.get(done.headers.location!);
+    const notice = page.text.indexOf('role="status"');
+    assert.ok(notice > 0, "the result is on the page");
+    assert.match(page.text.slice(notice), /^role="status">Two-step login of Dr\. Eva Visser/);
+    assert.ok(notice < page.text.indexOf("<h2>Account</h2>"), "at the top, above the user's details");
+  });
+
   test("an admin cannot reset their own factor, and is not offered the button", async () => {
     const { admin, agent } = await signedInAdmin();
     const own = await agent.get(`/admin/users/${admin.id}`);
@@ -415,9 +441,14 @@ describe("resetting a second factor", () => {
     const { admin, agent } = await signedInAdmin();
     const doctor = await t.createUser("doctor");
     t.clock.advanceMinutes(6);
+    const asked = await agent.get(`/admin/users/${doctor.id}/reset-2fa`);
+    assert.equal(asked.headers.location, `/account/confirm?next=${encodeURIComponent(`/admin/users/${doctor.id}/reset-2fa`)}`);
     const stale = await postForm(agent, `/admin/users/${doctor.id}/reset-2fa`, { reason: "New phone" });
     assert.equal(stale.status, 303);
-    assert.equal(stale.headers.location, `/account/confirm?next=${encodeURIComponent(`/admin/users/${doctor.id}`)}`);
+    assert.match(
+      stale.headers.location!,
+      new RegExp(`^/account/confirm\\?next=${encodeURIComponent(`/admin/users/${doctor.id}/reset-2fa`)}&action=`),
+    );
     assert.equal(await t.services.twoFactor.hasSecondFactor(doctor.id), true, "nothing was reset");
 
     t.clock.advanceSeconds(30);
@@ -429,10 +460,10 @@ describe("resetting a second factor", () => {
         password: admin.password,
         method: "app",
         code: await generateTotpCode(admin.totpSecret!, t.clock.now()),
-        next: `/admin/users/${doctor.id}`,
+        next: `/admin/users/${doctor.id}/reset-2fa`,
         _csrf: csrfFrom(confirmPage.text),
       });
-    assert.equal(confirmed.headers.location, `/admin/users/${doctor.id}`);
+    assert.equal(confirmed.headers.location, `/admin/users/${doctor.id}/reset-2fa`, "back to the reset's confirmation step");
     const fresh = await postForm(agent, `/admin/users/${doctor.id}/reset-2fa`, { reason: "New phone" });
     assert.equal(fresh.status, 303);
     assert.equal(await t.services.twoFactor.hasSecondFactor(doctor.id), false);

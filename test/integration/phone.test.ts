@@ -3,7 +3,8 @@ import type { Server } from "node:http";
 import { createServer } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import request from "supertest";
-import { csrfFrom, logIn, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import { noRequestContext } from "../../src/services/audit.js";
+import { csrfFrom, logIn, newRecoveryCodesPage, startTestApp, type TestApp, type TestUser } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { signTwilioRequest, startTwilioEmulator, type TwilioEmulator } from "../support/twilio-emulator.js";
 
@@ -117,7 +118,10 @@ describe("registering a phone", () => {
     const message = emulator.messages[0]!;
     assert.equal(message.to, mobile);
     assert.equal(message.from, "+3197010000000");
-    assert.match(message.body, /^Your Portal code to confirm this phone number is \d{6}\. It expires in 5 minutes\.$/);
+    assert.match(
+      message.body,
+      /^Your Portal code is \d{6}\. It confirms this phone number and expires in 5 minutes\.\n\n@127\.0\.0\.1 #\d{6}$/,
+    );
     assert.match(message.statusCallback ?? "", new RegExp(`^${baseUrl}/webhooks/twilio/message-status/[A-Za-z0-9_-]{20,}$`));
     assert.doesNotMatch(message.statusCallback ?? "", new RegExp(codeIn(message.body)), "no code in the callback URL");
     const verifyPage = await agent.get("/account/2fa/phone/verify");
@@ -133,8 +137,7 @@ describe("registering a phone", () => {
       .post("/account/2fa/phone/verify")
       .type("form")
       .send({ code: codeIn(message.body), _csrf: csrfFrom(verifyPage.text) });
-    assert.equal(right.status, 200);
-    assert.match(right.text, /Your recovery codes/);
+    assert.match((await newRecoveryCodesPage(agent, right)).text, /Your recovery codes/);
     assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, mobile);
     const security = await agent.get("/account/security");
     assert.match(security.text, /\+31 6 •••• ••78, verified/);
@@ -188,7 +191,7 @@ describe("logging in by SMS", () => {
       .type("form")
       .send({ _csrf: csrfFrom(choose.text) });
     assert.equal(sent.headers.location, "/login/2fa/sms");
-    assert.match(emulator.messages[0]!.body, /^Your Portal login code is \d{6}\. It expires in 5 minutes\.$/);
+    assert.match(emulator.messages[0]!.body, /^Your Portal code is (\d{6})\. It expires in 5 minutes\.\n\n@127\.0\.0\.1 #\1$/);
     const page = await agent.get("/login/2fa/sms");
     assert.match(page.text, /\+31 6 •••• ••78/);
     assert.match(page.text, /A new code replaces the old one/);
@@ -263,29 +266,96 @@ describe("logging in by SMS", () => {
     assert.equal(voided.headers.location, "/login");
   });
 
-  test("send limits: 5 attempts reach Twilio exactly 3 times, then a page says when", async () => {
+  test("send limits: 8 codes asked in 15 minutes reach Twilio exactly 6 times, then a page says until when", async () => {
     const user = await patientWithPhone("+31633333333");
+    const agent = await passwordStep(user);
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i += 1) {
-      const agent = await passwordStep(user);
+    for (let i = 0; i < 8; i += 1) {
+      // "Send a new code" a minute apart: past the 30-second wait, within the login's 10 minutes.
       const response = await post(agent, "/login/2fa", "/login/2fa/sms/send");
       statuses.push(response.status);
       if (response.status === 429) {
-        assert.match(response.text, /try again after/);
+        assert.match(response.text, /until <time datetime=/);
         assert.ok(Number(response.headers["retry-after"]) > 0);
       }
+      t.clock.advanceSeconds(60);
     }
-    assert.deepEqual(statuses, [303, 303, 303, 429, 429]);
-    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 3);
+    assert.deepEqual(statuses, [303, 303, 303, 303, 303, 303, 429, 429]);
+    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 6);
     assert.ok((await auditTypes(user.id)).includes("2fa.send_limited"));
     // The same number under another account is limited too.
     const other = await patientWithPhone("+31633333333");
-    const agent = await passwordStep(other);
-    assert.equal((await post(agent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
-    t.clock.advanceMinutes(11);
+    const otherAgent = await passwordStep(other);
+    assert.equal((await post(otherAgent, "/login/2fa", "/login/2fa/sms/send")).status, 429);
+    t.clock.advanceMinutes(8);
     // The login attempt itself has expired by now (10 minutes): log in again.
     const later = await passwordStep(other);
-    assert.equal((await post(later, "/login/2fa", "/login/2fa/sms/send")).status, 303, "possible again after 10 minutes");
+    assert.equal((await post(later, "/login/2fa", "/login/2fa/sms/send")).status, 303, "possible again after 15 minutes");
+  });
+
+  test("send limits: at most 15 SMS and calls a day per account", async () => {
+    const user = await patientWithPhone("+31633334444");
+    const results: string[] = [];
+    for (let i = 0; i < 16; i += 1) {
+      // 3 minutes apart: never 6 in 15 minutes, so only the daily limit can stop them.
+      t.clock.advanceMinutes(3);
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      const send = i % 2 ? t.services.phone.startLoginCall : t.services.phone.sendLoginCode;
+      results.push((await send(user.id, attempt, noRequestContext)).status);
+    }
+    assert.deepEqual(results, [...Array(15).fill("sent"), "rate_limited"]);
+    assert.equal(emulator.requests.filter((r) => /\/(Messages|Calls)\.json$/.test(r.path)).length, 15);
+  });
+
+  test("send limits hold for a parallel burst: 10 logins asking at once get 6 messages", async () => {
+    const user = await patientWithPhone("+31633335555");
+    const attempts = await Promise.all(Array.from({ length: 10 }, () => t.services.twoFactor.beginLoginAttempt(user.id)));
+    const results = await Promise.all(
+      attempts.map((attempt) => t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)),
+    );
+    assert.equal(results.filter((result) => result.status === "sent").length, 6);
+    assert.equal(results.filter((result) => result.status === "rate_limited").length, 4);
+    assert.equal(emulator.requests.filter((r) => r.path.endsWith("/Messages.json")).length, 6);
+  });
+
+  test("a patient's first day stays within the limits: prove the phone, SMS, resend, SMS again, then a call", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    // 1: the code that proves the phone.
+    assert.equal((await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12340001" })).status, 303);
+    const proof = codeIn(emulator.messages.at(-1)!.body);
+    const proven = await post(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code: proof });
+    assert.ok([200, 303].includes(proven.status), `phone proven (${proven.status})`);
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, "+31612340001");
+    t.clock.advanceMinutes(2);
+
+    // 2 and 3: log in by SMS, ask for a new code once, use the newest.
+    const first = await passwordStep(user);
+    assert.equal((await post(first, "/login/2fa", "/login/2fa/sms/send")).status, 303);
+    t.clock.advanceSeconds(40);
+    assert.equal((await post(first, "/login/2fa/sms", "/login/2fa/sms/send")).status, 303);
+    const newest = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(first, "/login/2fa/sms", "/login/2fa/sms", { code: newest })).headers.location, "/");
+    t.clock.advanceMinutes(3);
+
+    // 4: log in again on another device, by SMS.
+    const second = await passwordStep(user);
+    const sent = await post(second, "/login/2fa", "/login/2fa/sms/send");
+    assert.equal(sent.status, 303, "the fourth message of the day is not refused");
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    assert.equal((await post(second, "/login/2fa/sms", "/login/2fa/sms", { code })).headers.location, "/");
+    t.clock.advanceMinutes(3);
+
+    // 5: and then by phone call, confirmed with 1.
+    emulator.setCallBehaviour({ answer: "1" });
+    const third = await passwordStep(user);
+    const called = await post(third, "/login/2fa", "/login/2fa/call/start");
+    assert.equal(called.headers.location, "/login/2fa/call", "the call is not refused");
+    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
+    assert.equal((await post(third, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
+    assert.equal(emulator.messages.length, 4);
+    assert.equal(emulator.calls.length, 1);
+    assert.ok(!(await auditTypes(user.id)).includes("2fa.send_limited"));
   });
 
   test("a Twilio error or timeout gives a clear page and the other methods", async () => {
@@ -351,7 +421,7 @@ describe("logging in by phone call", () => {
     const { agent } = await callAndWait(user, "9");
     const page = await agent.get("/login/2fa/call");
     assert.match(page.text, /refused from your phone/);
-    assert.match(page.text, /contact the practice/);
+    assert.match(page.text, /[Cc]ontact the practice/);
     const next = await post(agent, "/login/2fa/call", "/login/2fa/call/continue");
     assert.equal(next.headers.location, "/login");
     assert.equal((await agent.get("/patient")).headers.location, "/login?ended=1");
@@ -453,7 +523,7 @@ describe("the development outbox", () => {
     await post(agent, "/login/2fa", "/login/2fa/sms/send");
     const outbox = await request(outboxApp.app).get("/dev/outbox");
     assert.equal(outbox.status, 200);
-    assert.match(outbox.text, /Your Portal login code is \d{6}/);
+    assert.match(outbox.text, /Your Portal code is \d{6}/);
 
     await post(agent, "/login/2fa", "/login/2fa/call/start");
     const viewer = request.agent(outboxApp.app);

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
 import { findTotpStep, generateTotpCode, timeStepAt } from "../../src/services/two-factor/totp-codes.js";
-import { csrfFrom, logIn, sessionCookieOf, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
+import {
+  csrfFrom,
+  logIn,
+  newRecoveryCodesPage,
+  sessionCookieOf,
+  startTestApp,
+  submitForm,
+  type TestApp,
+  type TestUser,
+} from "../support/app.js";
 
 let t: TestApp;
 before(async () => {
@@ -29,14 +38,32 @@ async function enrolThroughPages(user: TestUser) {
     .post("/account/2fa/app")
     .type("form")
     .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
-  assert.equal(done.status, 200);
-  return { agent, secret, codes: codesOf(done.text) };
+  return { agent, secret, codes: codesOf((await newRecoveryCodesPage(agent, done)).text) };
 }
 
 async function passwordStep(user: TestUser) {
   const { agent, response } = await logIn(t.app, user.email, user.password);
   assert.equal(response.headers.location, "/login/2fa");
   return agent;
+}
+
+/** Sends the confirmation page's form with the password and a code from the app. */
+async function confirmWithApp(
+  agent: request.Agent,
+  confirmPage: string,
+  { user, secret, next, action }: { user: TestUser; secret: string; next: string; action?: string },
+) {
+  return agent
+    .post("/account/confirm")
+    .type("form")
+    .send({
+      password: user.password,
+      method: "app",
+      code: await generateTotpCode(secret, t.clock.now()),
+      next,
+      action,
+      _csrf: csrfFrom(confirmPage),
+    });
 }
 
 async function sendCode(agent: request.Agent, path: string, code: string) {
@@ -93,12 +120,12 @@ describe("enrolment", () => {
       .post("/account/2fa/app")
       .type("form")
       .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
-    assert.equal(right.status, 200);
-    const codes = codesOf(right.text);
+    const shown = await newRecoveryCodesPage(agent, right);
+    const codes = codesOf(shown.text);
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
-    assert.match(right.text, /download="recovery-codes.txt"/);
-    assert.match(right.text, /I have saved these codes/);
+    assert.match(shown.text, /download="recovery-codes.txt"/);
+    assert.match(shown.text, /I have saved these codes/);
     assert.equal(await t.services.twoFactor.hasSecondFactor(user.id), true);
     const types = await auditTypes(user.id);
     assert.ok(types.includes("2fa.enrolment_started"));
@@ -270,34 +297,49 @@ describe("recovery codes", () => {
     assert.deepEqual(responses.map((response) => response.status).sort(), [303, 400, 400]);
   });
 
-  test("regenerating (after a fresh authentication) kills the old set at once", async () => {
+  test("regenerating after a fresh authentication: the confirmation creates the new set at once, and the old set dies", async () => {
     const user = await t.createUser("patient");
     const { agent, codes, secret } = await enrolThroughPages(user);
     t.clock.advanceMinutes(6);
     await agent.get("/patient");
     const stale = await submitForm(agent, "/account/recovery-codes", "/account/recovery-codes", {});
     assert.equal(stale.status, 303);
-    assert.match(stale.headers.location!, /^\/account\/confirm\?next=/);
+    assert.match(stale.headers.location!, /^\/account\/confirm\?next=%2Faccount%2Frecovery-codes&action=/);
     const confirmPage = await agent.get(stale.headers.location!);
-    const confirmed = await agent
-      .post("/account/confirm")
-      .type("form")
-      .send({
-        password: user.password,
-        method: "app",
-        code: await generateTotpCode(secret, t.clock.now()),
-        next: "/account/recovery-codes",
-        _csrf: csrfFrom(confirmPage.text),
-      });
-    assert.equal(confirmed.headers.location, "/account/recovery-codes");
-    const fresh = await submitForm(agent, "/account/recovery-codes", "/account/recovery-codes", {});
-    assert.equal(fresh.status, 200);
-    const newCodes = codesOf(fresh.text);
-    assert.equal(newCodes.length, 10);
+    assert.match(confirmPage.text, /To create a new set of recovery codes, please confirm/, "the page says what it will finish");
+    const action = confirmPage.text.match(/name="action" value="([^"]+)"/)?.[1];
+    assert.ok(action);
+    // The step-up page: the password field first, the code field fit for one-time codes.
+    assert.match(confirmPage.text, /<input id="password"[^>]* autofocus/);
+    assert.match(confirmPage.text, /<input id="code"[^>]* autocomplete="one-time-code" inputmode="numeric"/);
+    const confirmed = await confirmWithApp(agent, confirmPage.text, { user, secret, next: "/account/recovery-codes", action });
+    const shown = await newRecoveryCodesPage(agent, confirmed);
+    const newCodes = codesOf(shown.text);
+    assert.equal(newCodes.length, 10, "the new codes, without pressing the button again");
+    assert.equal((await agent.get("/account/recovery-codes/new")).text.includes(newCodes[0]!), true, "a reload shows them again");
     const login = await passwordStep(user);
     assert.equal((await sendCode(login, "/login/2fa/recovery", codes[2]!)).status, 400, "an old code is dead");
     assert.equal((await sendCode(login, "/login/2fa/recovery", newCodes[0]!)).status, 303);
     assert.ok((await auditTypes(user.id)).includes("2fa.recovery_codes_regenerated"));
+    // Once saved, the codes are not shown again.
+    const saved = await submitForm(agent, "/account/recovery-codes/new", "/account/recovery-codes/saved", { saved: "yes" });
+    assert.equal(saved.headers.location, "/account/security");
+    assert.equal((await agent.get("/account/recovery-codes/new")).headers.location, "/account/recovery-codes");
+  });
+
+  test("a confirmation started for something else does not finish an older action", async () => {
+    const user = await t.createUser("patient");
+    const { agent, secret } = await enrolThroughPages(user);
+    t.clock.advanceMinutes(6);
+    await submitForm(agent, "/account/recovery-codes", "/account/recovery-codes", {});
+    // The user walks away from that confirmation and opens the app page, which asks again.
+    const other = await agent.get("/account/2fa/app");
+    assert.equal(other.headers.location, "/account/confirm?next=%2Faccount%2F2fa%2Fapp");
+    const confirmPage = await agent.get(other.headers.location!);
+    assert.doesNotMatch(confirmPage.text, /name="action"/);
+    const confirmed = await confirmWithApp(agent, confirmPage.text, { user, secret, next: "/account/2fa/app" });
+    assert.equal(confirmed.headers.location, "/account/2fa/app");
+    assert.ok(!(await auditTypes(user.id)).includes("2fa.recovery_codes_regenerated"), "no new codes were made");
   });
 });
 
@@ -330,7 +372,7 @@ describe("wrong codes", () => {
         if (round === 1 && i === 4) {
           assert.equal(response.status, 429);
           assert.match(response.text, /locked/);
-          assert.match(response.text, /try again after/);
+          assert.match(response.text, /locked until <time/);
         }
       }
     }
@@ -391,6 +433,40 @@ describe("patients and their choice", () => {
 });
 
 describe("doctors", () => {
+  test("a doctor who must enrol lands where they were going once the recovery codes are saved, not on the settings", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    for (const [next, landing] of [
+      ["", "/"],
+      ["/doctor/patients/1", "/doctor/patients/1"],
+    ] as const) {
+      const agent = request.agent(t.app);
+      const login = await agent.get(`/login${next ? `?next=${encodeURIComponent(next)}` : ""}`);
+      const response = await agent
+        .post("/login")
+        .type("form")
+        .send({ email: doctor.email, password: doctor.password, next, _csrf: csrfFrom(login.text) });
+      assert.equal(response.headers.location, "/enrol");
+      const page = await agent.get("/enrol/app");
+      t.clock.advanceSeconds(30);
+      const done = await agent
+        .post("/enrol/app")
+        .type("form")
+        .send({ code: await generateTotpCode(secretOf(page.text), t.clock.now()), _csrf: csrfFrom(page.text) });
+      const codes = await newRecoveryCodesPage(agent, done);
+      const saved = await agent
+        .post("/account/recovery-codes/saved")
+        .type("form")
+        .send({ saved: "yes", _csrf: csrfFrom(codes.text) });
+      assert.equal(saved.headers.location, landing);
+      if (landing === "/") assert.equal((await agent.get("/")).headers.location, "/doctor", "their patients");
+      const home = await agent.get("/doctor");
+      assert.match(home.text, /Two-step login is on/, "the doctor's page confirms it");
+      assert.match(home.text, /Add your phone as a back-up/, "and suggests a second method");
+      await t.database.db.query("DELETE FROM totp_factors WHERE user_id = $1", [doctor.id]);
+      await t.database.db.query("DELETE FROM recovery_codes WHERE user_id = $1", [doctor.id]);
+    }
+  });
+
   test("a doctor without a factor can reach only enrolment and logout, then their patients", async () => {
     const doctor = await t.createUser("doctor", { withApp: false });
     const { agent, response } = await logIn(t.app, doctor.email, doctor.password);
@@ -407,9 +483,8 @@ describe("doctors", () => {
       .post("/enrol/app")
       .type("form")
       .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
-    assert.equal(done.status, 200);
-    assert.equal(codesOf(done.text).length, 10);
     assert.ok(sessionCookieOf(done), "a new session id once enrolment is complete");
+    assert.equal(codesOf((await newRecoveryCodesPage(agent, done)).text).length, 10);
     assert.equal((await agent.get("/doctor")).status, 200);
   });
 

@@ -149,3 +149,14 @@ export async function submitForm(agent: request.Agent, pagePath: string, action:
     .type("form")
     .send({ ...fields, _csrf: csrfFrom(page.text) });
 }
+
+/**
+ * The page a set of new recovery codes is shown on: the POST that made them redirects there
+ * (post/redirect/get). Asserts the redirect and returns the page.
+ */
+export async function newRecoveryCodesPage(agent: request.Agent, response: request.Response): Promise<request.Response> {
+  if (response.status !== 303 || response.headers.location !== "/account/recovery-codes/new") {
+    throw new Error(`expected a redirect to the new recovery codes, got ${response.status} ${response.headers.location}`);
+  }
+  return agent.get("/account/recovery-codes/new");
+}

@@ -71,7 +71,9 @@ export interface Journey {
  * its phone gateway), served on loopback, and Chromium.
  */
 export async function startJourney(): Promise<Journey> {
-  const t = await startTestApp({ env: { PHONE_GATEWAY: "outbox" } });
+  // The practice's number, as a practice would configure it: pages that send users to the
+  // practice show it.
+  const t = await startTestApp({ env: { PHONE_GATEWAY: "outbox", PRACTICE_PHONE: "020 123 4567" } });
   await ensureDemoAccounts(t.services);
   const server = await serveApp(t.app);
   const browser = await launchChromium();

@@ -7,14 +7,18 @@ import { addMinutes, type Clock } from "../clock.js";
 import { deriveKey } from "../keys.js";
 import { maskPhoneNumber, phoneTail } from "../phone-numbers.js";
 import type { MethodKind, SecondFactorMethod } from "./method.js";
+import { buildCodeMessage } from "./phone-messages.js";
 
 // SMS codes and confirmation calls: one implementation that differs only in delivery.
 // Numbers from SECURITY.md ("Codes", "The phone call", "Rate limits").
 export const smsCodeLifetimeMinutes = 5;
 export const callLifetimeMinutes = 2;
 export const resendAfterSeconds = 30;
-export const sendsPerTenMinutes = 3;
-export const sendsPerDay = 10;
+// Enough for a patient's first day (prove the phone, log in by SMS, send again, log in again,
+// then by call), few enough to make SMS pumping worthless.
+export const sendWindowMinutes = 15;
+export const sendsPerWindow = 6;
+export const sendsPerDay = 15;
 
 export type Channel = "sms" | "call";
 
@@ -85,6 +89,14 @@ export function createPhoneFactor({
 }) {
   const codeKey = deriveKey(config, "sms-codes");
   const webhookUrl = (kind: string, token: string) => `${config.publicBaseUrl}/webhooks/twilio/${kind}/${token}`;
+  const codeMessage = (code: string, purpose: "login" | "enrol") =>
+    buildCodeMessage({
+      portalName: config.portalName,
+      publicBaseUrl: config.publicBaseUrl,
+      code,
+      purpose,
+      lifetimeMinutes: smsCodeLifetimeMinutes,
+    });
 
   // The code is hashed together with what it is bound to: a code from one login attempt (session)
   // does not match in another.
@@ -120,9 +132,9 @@ export function createPhoneFactor({
   /** When sending to this user and number is possible again, or null when it is possible now. */
   async function findSendBlock(tx: Queryable, userId: number, phone: string): Promise<Date | null> {
     const ends = [
-      await findLimitEnd(tx, "user_id = $1", [userId], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
       await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], 10, sendsPerTenMinutes),
+      await findLimitEnd(tx, "phone_e164 = $1", [phone], sendWindowMinutes, sendsPerWindow),
       await findLimitEnd(tx, "phone_e164 = $1", [phone], 24 * 60, sendsPerDay),
       config.phoneDailyLimit > 0
         ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
@@ -245,7 +257,7 @@ export function createPhoneFactor({
     const code = newCode();
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
-    const body = `Your ${config.portalName} login code is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    const body = codeMessage(code, "login");
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone.phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
@@ -428,7 +440,7 @@ export function createPhoneFactor({
       },
       context,
     );
-    const body = `Your ${config.portalName} code to confirm this phone number is ${code}. It expires in ${smsCodeLifetimeMinutes} minutes.`;
+    const body = codeMessage(code, "enrol");
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),

@@ -7,6 +7,7 @@ import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
 import { regenerateSession, saveSession, sessionCookieName } from "../session.js";
+import { rememberPendingAction } from "../step-up.js";
 
 declare global {
   namespace Express {
@@ -76,13 +77,20 @@ export function safeReturnPath(value: unknown, fallback = "/account/security"): 
 
 /**
  * Security changes need a fresh authentication: after 5 minutes the user confirms their password
- * (and second factor) again. A POST goes back to the page that holds its form.
+ * (and second factor) again. A POST is remembered, so the confirmation can finish it (when its
+ * route knows how) or else goes back to the page that holds its form.
  */
 export function requireRecentAuthentication(clock: Clock, returnPath?: string): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
+    const now = clock.now().getTime();
     const authenticatedAt = req.session.authenticatedAt ?? 0;
-    if (clock.now().getTime() - authenticatedAt < stepUpWindowMs) return next();
+    if (now - authenticatedAt < stepUpWindowMs) return next();
     const back = req.method === "GET" ? req.originalUrl : (returnPath ?? "/account/security");
-    res.redirect(303, `/account/confirm?next=${encodeURIComponent(back)}`);
+    let target = `/account/confirm?next=${encodeURIComponent(back)}`;
+    if (req.method === "POST") {
+      target += `&action=${rememberPendingAction(req, now).id}`;
+      await saveSession(req);
+    }
+    res.redirect(303, target);
   };
 }

@@ -13,13 +13,16 @@ import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js"
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User, UserService } from "../../services/users.js";
 import { field, parseForm, passwordField } from "../forms.js";
+import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
-import { renderPage } from "../render.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
-import { appEnrolmentRoutes, renderNewRecoveryCodes } from "./app-enrolment.js";
+import { findPendingAction, takePendingAction } from "../step-up.js";
+import { formatClock, formatIp } from "../view-helpers.js";
+import { appEnrolmentRoutes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
@@ -27,11 +30,12 @@ const confirmForm = z.object({
   code: field(64, "Code").trim().optional(),
   method: field(20, "Where the code comes from").optional(),
   next: field(500, "Return address").optional(),
+  action: field(40, "Action").optional(),
   _csrf: z.string().optional(),
 });
 
 const passwordForm = z.object({
-  current: passwordField("Current password"),
+  current: field(1024, "Current password").min(1, "Enter your current password."),
   password: field(1024, "New password").min(1, "Enter a new password."),
   repeat: field(1024, "New password again"),
   _csrf: z.string().optional(),
@@ -57,10 +61,38 @@ const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2
 // Methods that can confirm a security change: what the user can type, plus SMS.
 const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
+/** Which second method to suggest as a back-up to a user with exactly one. */
+async function findBackupSuggestion(
+  { twoFactor }: Pick<AccountDeps, "twoFactor">,
+  user: User,
+): Promise<{ href: string; words: string; why: string } | null> {
+  const kinds = (await twoFactor.listEnrolledMethods(user.id)).map((method) => method.kind);
+  if (kinds.includes("app") && !kinds.includes("sms"))
+    return { href: "/account/2fa/phone", words: "Add your phone as a back-up", why: "so you can still log in without the app." };
+  if (kinds.includes("sms") && !kinds.includes("app"))
+    return {
+      href: "/account/2fa/app",
+      words: "Add an authenticator app as a back-up",
+      why: "so you can still log in without mobile reception.",
+    };
+  return null;
+}
+
+/** A security action that the confirmation of who the user is can finish right away. */
+interface ResumableAction {
+  /** What the confirmation page says it will do: "create a new set of recovery codes". */
+  words: string;
+  run(req: Request, res: Response): Promise<void>;
+}
+
+/** New recovery codes can be shown again (a reload) for this long, until the user saved them. */
+const newCodesShownForMs = 30 * 60_000;
+
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
   const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login, rememberedBrowserSteps } = deps;
   const router = Router();
+  const resumableActions: Record<string, ResumableAction> = {};
   const stepUp = requireRecentAuthentication(clock);
 
   /**
@@ -89,6 +121,7 @@ export function accountRoutes(deps: AccountDeps) {
       notice: takeNotice(req),
       app: await totp.findEnrolledApp(user.id),
       phone: await phone.findVerifiedPhone(user.id),
+      backupSuggestion: await findBackupSuggestion(deps, user),
       recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
       hasSecondFactor: factors.length > 0,
       defaultMethod: await twoFactor.findLastUsedMethod(user.id),
@@ -100,7 +133,7 @@ export function accountRoutes(deps: AccountDeps) {
       events: events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
-        ip: event.ip ?? "—",
+        ip: formatIp(event.ip),
         browser: describeBrowser(event.userAgent),
       })),
     });
@@ -112,12 +145,35 @@ export function accountRoutes(deps: AccountDeps) {
     return (await twoFactor.listEnrolledMethods(userId)).filter((method) => confirmKinds.includes(method.kind));
   }
 
-  async function renderConfirm(req: Request, res: Response, next: string, error: string | null, status = 200) {
+  async function renderConfirm(
+    req: Request,
+    res: Response,
+    next: string,
+    error: FormError | string | null,
+    status = 200,
+    actionId: unknown = req.body?.action,
+  ) {
     const methods = await confirmMethods(req.user!.id);
-    renderPage(res, "account/confirm", { title: "Confirm it is you", methods, next, error, notice: takeNotice(req) }, status);
+    const pending = findPendingAction(req, actionId, clock.now().getTime());
+    const resumable = pending ? resumableActions[pending.path] : undefined;
+    renderPage(
+      res,
+      "account/confirm",
+      {
+        title: "Confirm it is you",
+        methods,
+        next,
+        action: resumable ? pending!.id : null,
+        actionWords: resumable?.words ?? null,
+        error,
+        notice: takeNotice(req),
+        scripts: ["/public/js/confirm-method.js"],
+      },
+      status,
+    );
   }
 
-  router.get("/confirm", (req, res) => renderConfirm(req, res, safeReturnPath(req.query.next), null));
+  router.get("/confirm", (req, res) => renderConfirm(req, res, safeReturnPath(req.query.next), null, 200, req.query.action));
 
   router.post("/confirm/sms", async (req, res) => {
     const user = req.user!;
@@ -127,15 +183,32 @@ export function accountRoutes(deps: AccountDeps) {
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
     const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
-    if (result.status === "rate_limited")
-      throw new HttpError(429, "Too many codes were sent. For your safety, sending is paused.", { retryAt: result.retryAt });
-    if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
-    if (result.status === "too_soon") {
-      req.session.notice = "A new code can be sent 30 seconds after the previous one. Use the code you received.";
-      return res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}`);
+    if (result.status === "rate_limited") {
+      const others = (await confirmMethods(user.id)).filter((method) => method.kind !== "sms");
+      return renderSendLimited(res, {
+        retryAt: result.retryAt,
+        now: clock.now(),
+        alternativesHeading: "Confirm another way now",
+        alternatives: others.length
+          ? [
+              {
+                href: `/account/confirm?next=${encodeURIComponent(next)}`,
+                label: `Confirm with ${others.map((method) => (method.kind === "app" ? "your authenticator app" : "a recovery code")).join(" or ")}`,
+              },
+            ]
+          : [],
+        back: { href: "/account/security", label: "Back to security settings" },
+      });
     }
-    req.session.notice = "We sent a code by SMS. Type it below with your password.";
-    res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}`);
+    if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
+    // The confirmation page keeps naming the action it will finish.
+    const action = typeof req.body?.action === "string" ? `&action=${encodeURIComponent(req.body.action.slice(0, 40))}` : "";
+    req.session.notice =
+      result.status === "too_soon"
+        ? "A new code can be sent 30 seconds after the previous one. Use the code you received."
+        : `We sent a code to ${(await phone.findVerifiedPhone(user.id))?.masked ?? "your phone"} at ${formatClock(result.challenge.createdAt)}. Type it below with your password.`;
+    await saveSession(req);
+    res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}${action}`);
   });
 
   router.post("/confirm", async (req, res) => {
@@ -143,7 +216,7 @@ export function accountRoutes(deps: AccountDeps) {
     const methods = await confirmMethods(user.id);
     const parsed = parseForm(confirmForm, req.body);
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
-    if (!parsed.ok) return renderConfirm(req, res, next, parsed.error, 400);
+    if (!parsed.ok) return renderConfirm(req, res, next, parsed.formError, 400);
     const passwordCheck = await login.checkPasswordLimited(user, parsed.data.password);
     if (passwordCheck !== "ok") {
       await audit.recordEvent(
@@ -160,13 +233,13 @@ export function accountRoutes(deps: AccountDeps) {
         req,
         res,
         next,
-        "That password is not right. After several wrong passwords you must wait a few minutes.",
+        { field: "password", message: "That password is not right. After several wrong passwords you must wait a few minutes." },
         401,
       );
     }
     if (methods.length > 0) {
       const kind = methods.some((method) => method.kind === parsed.data.method) ? parsed.data.method! : methods[0]!.kind;
-      if (!parsed.data.code) return renderConfirm(req, res, next, "Enter the code as well.", 400);
+      if (!parsed.data.code) return renderConfirm(req, res, next, { field: "code", message: "Enter the code as well." }, 400);
       const result =
         kind === "sms"
           ? await twoFactor.verifyLoginResponse(
@@ -175,16 +248,24 @@ export function accountRoutes(deps: AccountDeps) {
             )
           : await twoFactor.verifyFreshResponse({ userId: user.id, kind, response: parsed.data.code }, requestContext(req));
       if (result.status === "locked")
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
+        return renderLockedOut(res, {
+          until: result.until,
+          now: clock.now(),
+          back: { href: "/account/security", label: "Back to security settings" },
+        });
       if (result.status !== "passed") {
         const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
-        return renderConfirm(req, res, next, `That code is not right.${hint}`, 400);
+        return renderConfirm(req, res, next, { field: "code", message: `That code is not right.${hint}` }, 400);
       }
     }
     delete req.session.stepUpAttemptId;
     req.session.authenticatedAt = clock.now().getTime();
+    const pending = takePendingAction(req, parsed.data.action, clock.now().getTime());
     await saveSession(req);
     await audit.recordEvent({ type: "stepup.passed", actorUserId: user.id, subjectUserId: user.id }, requestContext(req));
+    // The action that asked for the confirmation is finished now, not offered again.
+    const resume = pending ? resumableActions[pending.path] : undefined;
+    if (resume) return resume.run(req, res);
     res.redirect(303, next);
   });
 
@@ -201,16 +282,25 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.post("/password", requireRecentAuthentication(clock, "/account/password"), async (req, res) => {
     const user = req.user!;
-    const again = (error: string, status = 400) =>
-      renderPage(res, "account/password", { title: "Change your password", error, forced: user.mustChangePassword }, status);
+    const again = (field: string | null, message: string, status = 400) =>
+      renderPage(
+        res,
+        "account/password",
+        { title: "Change your password", error: { field, message }, forced: user.mustChangePassword },
+        status,
+      );
     const parsed = parseForm(passwordForm, req.body);
-    if (!parsed.ok) return again(parsed.error);
+    if (!parsed.ok) return again(parsed.field, parsed.error);
     if ((await login.checkPasswordLimited(user, parsed.data.current)) !== "ok") {
-      return again("Your current password is not right. After several wrong passwords you must wait a few minutes.", 401);
+      return again(
+        "current",
+        "Your current password is not right. After several wrong passwords you must wait a few minutes.",
+        401,
+      );
     }
-    if (parsed.data.password !== parsed.data.repeat) return again("The two new passwords are not the same.");
+    if (parsed.data.password !== parsed.data.repeat) return again("repeat", "The two new passwords are not the same.");
     const result = await users.changePassword(user, parsed.data.password, requestContext(req));
-    if (!result.ok) return again(result.error);
+    if (!result.ok) return again("password", result.error);
     await afterSecurityChange(req, user, "your password was changed.");
     req.session.notice = "Your password was changed. You were signed out everywhere else.";
     res.redirect(303, "/account/security");
@@ -231,6 +321,11 @@ export function accountRoutes(deps: AccountDeps) {
   });
 
   // ---- Second factors ----
+
+  // Where the invitation leads: the same choice a doctor gets at enrolment.
+  router.get("/2fa", (_req, res) => {
+    renderPage(res, "account/choose-method", { title: "Turn on two-step login" });
+  });
 
   const enrolledHere = (what: string) => async (req: Request) => afterSecurityChange(req, req.user!, what);
 
@@ -269,17 +364,22 @@ export function accountRoutes(deps: AccountDeps) {
     if (remaining.length === 0) await twoFactor.removeMethod(user.id, "recovery", requestContext(req));
   }
 
-  router.post("/2fa/app/remove", stepUp, async (req, res) => {
+  async function removeApp(req: Request, res: Response) {
     await removeFactor(req, "app");
     req.session.notice = "The authenticator app was removed from your account.";
+    await saveSession(req);
     res.redirect(303, "/account/security");
-  });
+  }
 
-  router.post("/2fa/phone/remove", stepUp, async (req, res) => {
+  async function removePhone(req: Request, res: Response) {
     await removeFactor(req, "sms");
     req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
+    await saveSession(req);
     res.redirect(303, "/account/security");
-  });
+  }
+
+  router.post("/2fa/app/remove", stepUp, removeApp);
+  router.post("/2fa/phone/remove", stepUp, removePhone);
 
   router.use(
     "/2fa/phone",
@@ -311,7 +411,7 @@ export function accountRoutes(deps: AccountDeps) {
     });
   });
 
-  router.post("/recovery-codes", requireRecentAuthentication(clock, "/account/recovery-codes"), async (req, res) => {
+  async function regenerateCodes(req: Request, res: Response) {
     const user = req.user!;
     if (!(await twoFactor.hasSecondFactor(user.id))) return res.redirect(303, "/account/security");
     const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
@@ -319,13 +419,39 @@ export function accountRoutes(deps: AccountDeps) {
       { type: "2fa.recovery_codes_regenerated", actorUserId: user.id, subjectUserId: user.id },
       requestContext(req),
     );
-    renderNewRecoveryCodes(res, user, codes, config.portalName);
+    await showNewRecoveryCodes(req, res, codes, clock.now().getTime(), "/account/security");
+  }
+
+  router.post("/recovery-codes", requireRecentAuthentication(clock, "/account/recovery-codes"), regenerateCodes);
+
+  // The new codes, shown by a GET (a reload shows them again) until the user says they saved them.
+  router.get("/recovery-codes/new", (req, res) => {
+    const fresh = req.session.newRecoveryCodes;
+    if (!fresh || clock.now().getTime() - fresh.createdAt > newCodesShownForMs)
+      return res.redirect(303, "/account/recovery-codes");
+    renderNewRecoveryCodes(res, req.user!, fresh.codes, config.portalName);
   });
 
-  router.post("/recovery-codes/saved", (req, res) => {
-    req.session.notice = "Two-step login is on. Keep your recovery codes somewhere safe.";
-    res.redirect(303, "/account/security");
+  router.post("/recovery-codes/saved", async (req, res) => {
+    const continueTo = req.session.newRecoveryCodes?.continueTo ?? "/account/security";
+    delete req.session.newRecoveryCodes;
+    req.session.notice = `Two-step login is on. Keep your recovery codes somewhere safe.${await suggestSecondMethod(req.user!)}`;
+    await saveSession(req);
+    res.redirect(303, continueTo);
   });
+
+  /** After the first method, a second one as a back-up (the security page offers it too). */
+  async function suggestSecondMethod(user: User): Promise<string> {
+    const suggestion = await findBackupSuggestion(deps, user);
+    return suggestion ? ` ${suggestion.words} in your security settings, ${suggestion.why}` : "";
+  }
+
+  // POSTs that a confirmation of who the user is can finish at once (see requireRecentAuthentication).
+  Object.assign(resumableActions, {
+    "/account/recovery-codes": { words: "create a new set of recovery codes", run: regenerateCodes },
+    "/account/2fa/app/remove": { words: "remove the authenticator app", run: removeApp },
+    "/account/2fa/phone/remove": { words: "remove your phone number", run: removePhone },
+  } satisfies Record<string, ResumableAction>);
 
   router.post("/2fa/invitation/dismiss", (req, res) => {
     req.session.twoFactorInviteDismissed = true;

@@ -6,6 +6,7 @@ import {
   type AuditFilters,
   maxResetReasonLength,
   noAuditFilters,
+  refusedCallsFlagDays,
   type UserFilters,
 } from "../../services/admin.js";
 import type { Clock } from "../../services/clock.js";
@@ -13,9 +14,9 @@ import { HttpError, NotFoundError } from "../../services/errors.js";
 import type { Services } from "../../services/index.js";
 import { dateField, field, parseForm } from "../forms.js";
 import { requireRecentAuthentication } from "../middleware/guards.js";
-import { renderPage } from "../render.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { takeNotice } from "../session.js";
+import { saveSession, takeNotice } from "../session.js";
 
 const roleValues = ["patient", "doctor", "admin"] as const satisfies readonly Role[];
 const roleField = z.enum(roleValues, { error: "Choose a role: patient, doctor or admin." });
@@ -112,10 +113,10 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   const { admin, audit, clock } = deps;
   const router = Router();
 
-  // The reset needs a fresh authentication; its form lives on the user's page, so go back there.
+  // The reset needs a fresh authentication; its form lives on its confirmation page, so go back there.
   const requireFreshAuthentication: RequestHandler = (req, res, next) => {
     const id = String(req.params.id ?? "");
-    const back = /^\d{1,15}$/.test(id) ? `/admin/users/${id}` : "/admin/users";
+    const back = /^\d{1,15}$/.test(id) ? `/admin/users/${id}/reset-2fa` : "/admin/users";
     return requireRecentAuthentication(clock, back)(req, res, next);
   };
 
@@ -123,7 +124,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     req: Request,
     res: Response,
     userId: number,
-    extra: { error?: string; status?: number; reason?: string; reasonError?: string } = {},
+    extra: { error?: FormError | string; status?: number } = {},
   ) {
     const details = await admin.findUserDetails(userId);
     if (!details) throw new NotFoundError("There is no user with that number.");
@@ -136,9 +137,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
         isSelf: req.user!.id === userId,
         roles: roleValues,
         recentEvents: await audit.listEventsForUser(userId, 10),
-        reason: extra.reason ?? "",
-        reasonError: extra.reasonError ?? null,
-        maxResetReasonLength,
+        refusedCallsFlagDays,
         notice: takeNotice(req),
         error: extra.error ?? null,
       },
@@ -146,19 +145,44 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     );
   }
 
-  /** After an action: back to the user's page with its message, or the failure explained. */
-  async function finishAction(req: Request, res: Response, userId: number, result: ActionResult) {
+  /**
+   * After an action: back to the user's page with its message at the top, or the failure
+   * explained (beside `field` when the failure is about one).
+   */
+  async function finishAction(req: Request, res: Response, userId: number, result: ActionResult, field: string | null = null) {
     if (result.ok) {
       req.session.notice = result.message;
+      await saveSession(req);
       return res.redirect(303, `/admin/users/${userId}`);
     }
     if (result.status === 404) throw new NotFoundError(result.error);
     if (result.status === 403) throw new HttpError(403, result.error);
-    return renderUserPage(req, res, userId, { error: result.error, status: result.status });
+    return renderUserPage(req, res, userId, { error: { field, message: result.error }, status: result.status });
   }
 
-  router.get("/", (_req, res) => {
-    renderPage(res, "home/admin", { title: "Administration" });
+  async function renderResetConfirmation(
+    res: Response,
+    userId: number,
+    extra: { reason?: string; error?: FormError; status?: number } = {},
+  ) {
+    const details = await admin.findUserDetails(userId);
+    if (!details) throw new NotFoundError("There is no user with that number.");
+    renderPage(
+      res,
+      "admin/reset-confirm",
+      {
+        title: `Reset two-step login for ${details.user.name}?`,
+        details,
+        reason: extra.reason ?? "",
+        maxResetReasonLength,
+        error: extra.error ?? null,
+      },
+      extra.status ?? 200,
+    );
+  }
+
+  router.get("/", (req, res) => {
+    renderPage(res, "home/admin", { title: "Administration", notice: takeNotice(req) });
   });
 
   router.get("/users", async (req, res) => {
@@ -167,7 +191,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       return renderPage(
         res,
         "admin/users",
-        { title: "Users", filters: {}, roles: roleValues, result: null, error: parsed.error, notice: null },
+        { title: "Users", filters: {}, roles: roleValues, result: null, error: parsed.formError, notice: null },
         400,
       );
     }
@@ -195,15 +219,17 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       email: typeof req.body?.email === "string" ? req.body.email.slice(0, 254) : "",
       role: typeof req.body?.role === "string" ? req.body.role : "patient",
     };
-    const again = (error: string) =>
+    const again = (error: FormError) =>
       renderPage(res, "admin/user-new", { title: "New user", values, roles: roleValues, error }, 400);
     const parsed = parseForm(newUserForm, req.body);
-    if (!parsed.ok) return again(parsed.error);
+    if (!parsed.ok) return again(parsed.formError);
     const { name, email, role, password, passwordRepeat } = parsed.data;
-    if (password !== passwordRepeat) return again("The two passwords differ. Type the same password twice.");
+    if (password !== passwordRepeat)
+      return again({ field: "passwordRepeat", message: "The two passwords differ. Type the same password twice." });
     const result = await admin.createUserAccount(req.user!.id, { name, email, role, password }, requestContext(req));
-    if (!result.ok) return again(result.error);
+    if (!result.ok) return again({ field: result.about, message: result.error });
     req.session.notice = `The account of ${result.user.name} was created. At their first login they must choose a new password.`;
+    await saveSession(req);
     res.redirect(303, `/admin/users/${result.user.id}`);
   });
 
@@ -214,8 +240,14 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   router.post("/users/:id/role", async (req, res) => {
     const userId = parseUserId(req.params.id);
     const parsed = parseForm(roleForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, userId, { error: parsed.error, status: 400 });
-    await finishAction(req, res, userId, await admin.changeUserRole(req.user!.id, userId, parsed.data.role, requestContext(req)));
+    if (!parsed.ok) return renderUserPage(req, res, userId, { error: parsed.formError, status: 400 });
+    await finishAction(
+      req,
+      res,
+      userId,
+      await admin.changeUserRole(req.user!.id, userId, parsed.data.role, requestContext(req)),
+      "role",
+    );
   });
 
   router.post("/users/:id/disable", async (req, res) => {
@@ -233,15 +265,22 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     await finishAction(req, res, userId, await admin.unlockUser(req.user!.id, userId, requestContext(req)));
   });
 
+  // A destructive reset is asked for on a page of its own: "Reset two-step login for …?", with
+  // the reason; the result is shown at the top of the user's page.
+  router.get("/users/:id/reset-2fa", requireFreshAuthentication, async (req, res) => {
+    const userId = parseUserId(req.params.id);
+    if (req.user!.id === userId) throw new HttpError(403, "You cannot reset your own second factor. Ask another admin.");
+    await renderResetConfirmation(res, userId);
+  });
+
   router.post("/users/:id/reset-2fa", requireFreshAuthentication, async (req, res) => {
     const userId = parseUserId(req.params.id);
     const parsed = parseForm(resetForm, req.body);
     const reason = typeof req.body?.reason === "string" ? req.body.reason.slice(0, maxResetReasonLength) : "";
-    // The problem is shown beside the reason field, which the page scrolls to.
-    if (!parsed.ok) return renderUserPage(req, res, userId, { reasonError: parsed.error, status: 400, reason });
+    if (!parsed.ok) return renderResetConfirmation(res, userId, { error: parsed.formError, status: 400, reason });
     const result = await admin.resetSecondFactor(req.user!.id, userId, parsed.data.reason, requestContext(req));
     if (!result.ok && result.status === 400)
-      return renderUserPage(req, res, userId, { reasonError: result.error, status: 400, reason });
+      return renderResetConfirmation(res, userId, { error: { field: "reason", message: result.error }, status: 400, reason });
     await finishAction(req, res, userId, result);
   });
 
@@ -249,15 +288,19 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   router.post("/users/:id/patients", async (req, res) => {
     const doctorId = parseUserId(req.params.id);
     const parsed = parseForm(patientForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, doctorId, { error: parsed.error, status: 400 });
+    if (!parsed.ok) return renderUserPage(req, res, doctorId, { error: parsed.formError, status: 400 });
     const patient = await admin.findUserByReference(parsed.data.patient);
     if (!patient)
-      return renderUserPage(req, res, doctorId, { error: "No account has that email address or number.", status: 400 });
+      return renderUserPage(req, res, doctorId, {
+        error: { field: "patient", message: "No account has that email address or number." },
+        status: 400,
+      });
     await finishAction(
       req,
       res,
       doctorId,
       await admin.assignPatientToDoctor(req.user!.id, doctorId, patient.id, requestContext(req)),
+      "patient",
     );
   });
 
@@ -275,15 +318,19 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   router.post("/users/:id/doctors", async (req, res) => {
     const patientId = parseUserId(req.params.id);
     const parsed = parseForm(doctorForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, patientId, { error: parsed.error, status: 400 });
+    if (!parsed.ok) return renderUserPage(req, res, patientId, { error: parsed.formError, status: 400 });
     const doctor = await admin.findUserByReference(parsed.data.doctor);
     if (!doctor)
-      return renderUserPage(req, res, patientId, { error: "No account has that email address or number.", status: 400 });
+      return renderUserPage(req, res, patientId, {
+        error: { field: "doctor", message: "No account has that email address or number." },
+        status: 400,
+      });
     await finishAction(
       req,
       res,
       patientId,
       await admin.assignPatientToDoctor(req.user!.id, doctor.id, patientId, requestContext(req)),
+      "doctor",
     );
   });
 
@@ -312,7 +359,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
           eventTypes,
           result: null,
           csvHref: "/admin/audit.csv",
-          error: parsed.error,
+          error: parsed.formError,
         },
         400,
       );

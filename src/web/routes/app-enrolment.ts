@@ -1,15 +1,16 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { AuditLog } from "../../services/audit.js";
-import { HttpError } from "../../services/errors.js";
+import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
-import { renderPage } from "../render.js";
+import { renderLockedOut } from "../limit-pages.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { enrolmentBindingOf } from "../session.js";
+import { enrolmentBindingOf, saveSession } from "../session.js";
 
 const codeForm = z.object({
   code: field(64, "Code").trim().min(1, "Enter the 6-digit code from your app."),
@@ -17,6 +18,7 @@ const codeForm = z.object({
 });
 
 export interface AppEnrolmentDeps {
+  clock: Clock;
   totp: TotpFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
@@ -41,26 +43,40 @@ export function renderNewRecoveryCodes(res: Response, user: User, codes: string[
 }
 
 /**
+ * Keeps a new set of recovery codes in the session and sends the browser to the page that shows
+ * them (post/redirect/get): a reload shows them again, and no form is sent twice. They stay until
+ * the user says they saved them.
+ */
+export async function showNewRecoveryCodes(req: Request, res: Response, codes: string[], now: number, continueTo: string) {
+  req.session.newRecoveryCodes = { codes, createdAt: now, continueTo };
+  await saveSession(req);
+  res.redirect(303, "/account/recovery-codes/new");
+}
+
+/**
  * After a new factor works: the first factor comes with recovery codes, shown once (and so does
- * a factor added when no codes are left); otherwise back to the security page with a notice.
+ * a factor added when no codes are left); otherwise on with a notice. A forced enrolment goes on
+ * where the user was going (their home page unless the login said otherwise), not to settings.
  */
 export async function finishEnrolment(
-  { recoveryCodes, audit }: Pick<AppEnrolmentDeps, "recoveryCodes" | "audit">,
+  { recoveryCodes, audit, clock }: Pick<AppEnrolmentDeps, "recoveryCodes" | "audit" | "clock">,
   req: Request,
   res: Response,
-  { hadFactor, notice }: { hadFactor: boolean; notice: string },
+  { hadFactor, notice, isForced }: { hadFactor: boolean; notice: string; isForced: boolean },
 ) {
   const user = req.user!;
+  const continueTo = isForced ? (req.session.returnTo ?? "/") : "/account/security";
   if (!hadFactor || (await recoveryCodes.countRemainingCodes(user.id)) === 0) {
     const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
     await audit.recordEvent(
       { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
       requestContext(req),
     );
-    return renderNewRecoveryCodes(res, user, codes, res.locals.portalName);
+    return showNewRecoveryCodes(req, res, codes, clock.now().getTime(), continueTo);
   }
   req.session.notice = notice;
-  res.redirect(303, "/account/security");
+  await saveSession(req);
+  res.redirect(303, continueTo);
 }
 
 /**
@@ -69,15 +85,19 @@ export async function finishEnrolment(
  * `onEnrolled` runs after the app became the user's factor (e.g. to finish a forced enrolment).
  */
 export function appEnrolmentRoutes(
-  { totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
+  { clock, totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
   { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
 ) {
   const router = Router();
+  const back = basePath.startsWith("/enrol")
+    ? { href: "/enrol", label: "Back to the choice of methods" }
+    : { href: "/account/security", label: "Back to security settings" };
+  const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
   async function showEnrolment(
     req: Request,
     res: Response,
-    options: { replace?: boolean; error?: string | null; status?: number } = {},
+    options: { replace?: boolean; error?: FormError | null; status?: number } = {},
   ) {
     const user = req.user!;
     const { enrolment, isNew } = await totp.startAppEnrolment(user, options.replace, enrolmentBindingOf(req));
@@ -110,27 +130,31 @@ export function appEnrolmentRoutes(
   router.post("/", async (req, res) => {
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
-    if (!parsed.ok) return showEnrolment(req, res, { error: parsed.error, status: 400 });
+    if (!parsed.ok) return showEnrolment(req, res, { error: parsed.formError, status: 400 });
     const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil)
-      throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
+    if (lockedUntil) return showLockedOut(res, lockedUntil);
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
     if (outcome === "expired") {
       return showEnrolment(req, res, {
-        error: "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",
+        error: {
+          field: "code",
+          message:
+            "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",
+        },
         status: 400,
       });
     }
     if (outcome === "wrong_code") {
       const result = await twoFactor.recordWrongCode(user.id, null, "app", requestContext(req));
-      if (result.status === "locked") {
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
-      }
+      if (result.status === "locked") return showLockedOut(res, result.until);
       return showEnrolment(req, res, {
-        error:
-          "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",
+        error: {
+          field: "code",
+          message:
+            "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",
+        },
         status: 400,
       });
     }
@@ -139,9 +163,10 @@ export function appEnrolmentRoutes(
       requestContext(req),
     );
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit }, req, res, {
+    await finishEnrolment({ recoveryCodes, audit, clock }, req, res, {
       hadFactor,
       notice: "Your authenticator app is set up. From now on, use its codes to log in.",
+      isForced: basePath.startsWith("/enrol"),
     });
   });
 

@@ -7,13 +7,19 @@ import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
-import { emailField, parseForm, passwordField } from "../forms.js";
+import { emailField, field, parseForm, passwordField } from "../forms.js";
+import { safeReturnPath } from "../middleware/guards.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { destroySession, startUserSession, takeNotice } from "../session.js";
 
-const loginForm = z.object({ email: emailField, password: passwordField(), _csrf: z.string().optional() });
+const loginForm = z.object({
+  email: emailField,
+  password: passwordField(),
+  next: field(500, "Return address").optional(),
+  _csrf: z.string().optional(),
+});
 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
@@ -46,14 +52,22 @@ export function authRoutes({
 
   router.get("/login", (req, res) => {
     if (req.session.userId && req.session.stage === "complete") return res.redirect("/");
-    renderPage(res, "auth/login", { title: "Log in", email: "", error: null, notice: takeNotice(req) ?? loginPageNotice(req) });
+    renderPage(res, "auth/login", {
+      title: "Log in",
+      email: "",
+      error: null,
+      next: safeReturnPath(req.query.next, ""),
+      notice: takeNotice(req) ?? loginPageNotice(req),
+    });
   });
 
   router.post("/login", async (req, res) => {
     const parsed = parseForm(loginForm, req.body);
     const email = typeof req.body?.email === "string" ? req.body.email.slice(0, 254) : "";
+    // Where the user was going: a page of this portal, kept through the second step and enrolment.
+    const next = safeReturnPath(req.body?.next, "");
     if (!parsed.ok) {
-      return renderPage(res, "auth/login", { title: "Log in", email, error: parsed.error, notice: null }, 400);
+      return renderPage(res, "auth/login", { title: "Log in", email, next, error: parsed.formError, notice: null }, 400);
     }
     const result = await login.logInWithPassword(parsed.data.email, parsed.data.password, requestContext(req));
     if (!result.ok && result.reason === "rate_limited") {
@@ -62,14 +76,27 @@ export function authRoutes({
       });
     }
     if (!result.ok) {
-      return renderPage(res, "auth/login", { title: "Log in", email, error: invalidLoginMessage, notice: null }, 401);
+      return renderPage(
+        res,
+        "auth/login",
+        {
+          title: "Log in",
+          email,
+          next,
+          error: { field: "password", message: invalidLoginMessage },
+          credentialsRefused: true,
+          notice: null,
+        },
+        401,
+      );
     }
     const user = result.user;
     // A fresh session id from here on: the anonymous one is dead.
     if (await twoFactor.hasSecondFactor(user.id)) {
       // A browser remembered for this user ("don't ask again") replaces the second step.
-      if (await rememberedBrowserSteps.completeRememberedLogin(req, user)) return res.redirect(303, "/");
-      await startUserSession(req, user, "password", clock, { loginAttemptId: await twoFactor.beginLoginAttempt(user.id) });
+      if (await rememberedBrowserSteps.completeRememberedLogin(req, user)) return res.redirect(303, next || "/");
+      const loginAttemptId = await twoFactor.beginLoginAttempt(user.id);
+      await startUserSession(req, user, "password", clock, next ? { loginAttemptId, returnTo: next } : { loginAttemptId });
       await audit.recordEvent(
         { type: "login.password_accepted", actorUserId: user.id, subjectUserId: user.id },
         requestContext(req),
@@ -77,7 +104,7 @@ export function authRoutes({
       return res.redirect(303, "/login/2fa");
     }
     if (isSecondFactorRequired(user.role, config)) {
-      await startUserSession(req, user, "enrol", clock);
+      await startUserSession(req, user, "enrol", clock, next ? { returnTo: next } : {});
       await audit.recordEvent(
         { type: "login.enrolment_required", actorUserId: user.id, subjectUserId: user.id },
         requestContext(req),
@@ -86,7 +113,7 @@ export function authRoutes({
     }
     await startUserSession(req, user, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), "password");
-    res.redirect(303, "/");
+    res.redirect(303, next || "/");
   });
 
   router.post("/logout", async (req, res) => {

@@ -50,8 +50,11 @@ export function enrolRoutes(
   // session of the user (a second enrolment page left open) ends.
   async function finishEnrolment(req: Request, _res: Response) {
     const user = req.user!;
+    const returnTo = req.session.returnTo;
     const { generation } = await sessions.invalidateUserSessions(user.id, req.sessionID);
     await startUserSession(req, { ...user, sessionGeneration: generation }, "complete", clock);
+    // The new session goes on to where the login was heading.
+    if (returnTo) req.session.returnTo = returnTo;
     await login.recordLoginSuccess(user, requestContext(req), "enrolment");
   }
 

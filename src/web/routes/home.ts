@@ -27,7 +27,7 @@ export function doctorRoutes({ users }: { users: UserService }) {
   const router = Router();
   router.get("/", async (req, res) => {
     const patients = await users.listPatientsOfDoctor(req.user!.id);
-    renderPage(res, "home/doctor", { title: "Your patients", patients });
+    renderPage(res, "home/doctor", { title: "Your patients", patients, notice: takeNotice(req) });
   });
   router.get("/patients/:id", async (req, res) => {
     const id = Number(req.params.id);

@@ -2,13 +2,14 @@ import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
-import { HttpError } from "../../services/errors.js";
+import type { Clock } from "../../services/clock.js";
 import { maskPhoneNumber, parsePhoneInput, phoneTail } from "../../services/phone-numbers.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import { field, parseForm } from "../forms.js";
-import { renderPage } from "../render.js";
+import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { enrolmentBindingOf, takeNotice } from "../session.js";
 import { finishEnrolment } from "./app-enrolment.js";
@@ -24,6 +25,7 @@ const codeForm = z.object({
 
 export interface PhoneEnrolmentDeps {
   config: Config;
+  clock: Clock;
   phone: PhoneFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
@@ -35,12 +37,17 @@ export interface PhoneEnrolmentDeps {
  * /enrol/phone. The number counts only after the code sent to it comes back.
  */
 export function phoneEnrolmentRoutes(
-  { config, phone, twoFactor, recoveryCodes, audit }: PhoneEnrolmentDeps,
+  { config, clock, phone, twoFactor, recoveryCodes, audit }: PhoneEnrolmentDeps,
   { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
 ) {
   const router = Router();
+  const isForced = basePath.startsWith("/enrol");
+  const back = isForced
+    ? { href: "/enrol", label: "Back to the choice of methods" }
+    : { href: "/account/security", label: "Back to security settings" };
+  const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
-  async function showNumberForm(req: Request, res: Response, error: string | null = null, status = 200, typed = "") {
+  async function showNumberForm(req: Request, res: Response, error: FormError | string | null = null, status = 200, typed = "") {
     renderPage(
       res,
       "account/phone-enrolment",
@@ -56,7 +63,7 @@ export function phoneEnrolmentRoutes(
     );
   }
 
-  async function showCodeForm(req: Request, res: Response, error: string | null = null, status = 200) {
+  async function showCodeForm(req: Request, res: Response, error: FormError | null = null, status = 200) {
     const challenge = await phone.findLatestChallenge(req.user!.id, null, "sms", "enrol");
     if (!challenge) return res.redirect(303, basePath);
     renderPage(
@@ -70,8 +77,12 @@ export function phoneEnrolmentRoutes(
   async function sendCode(req: Request, res: Response, e164: string) {
     const result = await phone.startPhoneEnrolment(req.user!.id, e164, requestContext(req), enrolmentBindingOf(req));
     if (result.status === "rate_limited") {
-      throw new HttpError(429, "Too many codes were sent to you or to this number. For your safety, sending is paused.", {
+      return renderSendLimited(res, {
         retryAt: result.retryAt,
+        now: clock.now(),
+        alternativesHeading: "Set up another method now",
+        alternatives: [{ href: basePath.replace(/phone$/, "app"), label: "Use an authenticator app instead" }],
+        back,
       });
     }
     if (result.status === "failed") return showNumberForm(req, res, result.message, 502);
@@ -82,9 +93,9 @@ export function phoneEnrolmentRoutes(
 
   router.post("/", async (req, res) => {
     const parsed = parseForm(phoneForm, req.body);
-    if (!parsed.ok) return showNumberForm(req, res, parsed.error, 400);
+    if (!parsed.ok) return showNumberForm(req, res, parsed.formError, 400);
     const number = parsePhoneInput(parsed.data.phone, config);
-    if (!number.ok) return showNumberForm(req, res, number.error, 400, parsed.data.phone);
+    if (!number.ok) return showNumberForm(req, res, { field: "phone", message: number.error }, 400, parsed.data.phone);
     await sendCode(req, res, number.e164);
   });
 
@@ -99,21 +110,29 @@ export function phoneEnrolmentRoutes(
   router.post("/verify", async (req, res) => {
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
-    if (!parsed.ok) return showCodeForm(req, res, parsed.error, 400);
+    if (!parsed.ok) return showCodeForm(req, res, parsed.formError, 400);
     const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil)
-      throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
+    if (lockedUntil) return showLockedOut(res, lockedUntil);
 
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
     if (outcome.status === "expired") {
-      return showCodeForm(req, res, "The code has expired (codes last 5 minutes). Send a new code.", 400);
+      return showCodeForm(
+        req,
+        res,
+        { field: "code", message: "The code has expired (codes last 5 minutes). Send a new code." },
+        400,
+      );
     }
     if (outcome.status === "wrong_code") {
       const result = await twoFactor.recordWrongCode(user.id, null, "sms", requestContext(req));
-      if (result.status === "locked")
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
-      return showCodeForm(req, res, "That code is not right. Check the newest SMS and try again.", 400);
+      if (result.status === "locked") return showLockedOut(res, result.until);
+      return showCodeForm(
+        req,
+        res,
+        { field: "code", message: "That code is not right. Check the newest SMS and try again." },
+        400,
+      );
     }
     await audit.recordEvent(
       {
@@ -132,9 +151,10 @@ export function phoneEnrolmentRoutes(
       );
     }
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit }, req, res, {
+    await finishEnrolment({ recoveryCodes, audit, clock }, req, res, {
       hadFactor,
       notice: "Your phone number is confirmed. You can now log in by SMS or phone call.",
+      isForced,
     });
   });
 

@@ -1,24 +1,25 @@
 import { type NextFunction, type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { Clock } from "../../services/clock.js";
-import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from "../../services/two-factor/index.js";
 import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
 import { field, parseForm } from "../forms.js";
+import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
-import { renderPage } from "../render.js";
+import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
+import { restartWithNotice, saveSession, startUserSession, takeNotice } from "../session.js";
+import { formatClock } from "../view-helpers.js";
 
 const codeForm = z.object({ code: field(64, "Code").trim().min(1, "Enter the code."), _csrf: z.string().optional() });
 
 export const attemptOverNotice = "Your login was not finished in time or was stopped. Please log in again.";
 export const voidedNotice = "Too many wrong codes. For your safety, please log in again with your password.";
 export const deniedMessage =
-  "This login was refused from your phone (9 was pressed). If you did not try to log in, someone may know your password: please contact the practice and change your password.";
+  "This login was refused from your phone (9 was pressed), so nobody was logged in. If you did not try to log in, someone may know your password: log in with your password and your phone, change your password, and tell the practice.";
 
 declare global {
   namespace Express {
@@ -101,30 +102,38 @@ export function twoFactorLoginRoutes({
 
   async function finishLogin(req: Request, res: Response, kind: MethodKind) {
     const user = req.user!;
+    const returnTo = req.session.returnTo;
     await startUserSession(req, user, "complete", clock);
     await login.recordLoginSuccess(user, requestContext(req), kind);
     await rememberedBrowserSteps.rememberIfAsked(req, res, user);
-    res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : "/");
+    res.redirect(303, kind === "recovery" ? "/account/recovery-code-used" : (returnTo ?? "/"));
   }
 
   async function answerVerification(
     req: Request,
     res: Response,
     result: VerifyResult,
-    rerender: (error: string) => Promise<void> | void,
+    rerender: (error: FormError) => Promise<void> | void,
   ) {
     switch (result.status) {
       case "passed":
         return finishLogin(req, res, result.method);
       case "wrong_code":
-        return rerender(`That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`);
+        return rerender({
+          field: "code",
+          message: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`,
+        });
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
       case "locked":
         await restartWithNotice(req, "Two-step login for your account is locked for a while after too many wrong codes.");
-        throw new HttpError(429, "Too many wrong codes in a row: two-step login for your account is locked for 15 minutes.", {
-          retryAt: result.until,
+        // The login is over: the page offers no way back into it, only the wait and the practice.
+        res.locals.signOutOnly = false;
+        return renderLockedOut(res, {
+          until: result.until,
+          now: clock.now(),
+          back: { href: "/login", label: "Back to the login page" },
         });
       case "invalid_attempt":
         await restartWithNotice(req, attemptOverNotice);
@@ -153,7 +162,7 @@ export function twoFactorLoginRoutes({
 
     router.post(path, async (req, res) => {
       const parsed = parseForm(codeForm, req.body);
-      if (!parsed.ok) return renderPage(res, view, { title, error: parsed.error }, 400);
+      if (!parsed.ok) return renderPage(res, view, { title, error: parsed.formError }, 400);
       const result = await twoFactor.verifyLoginResponse(
         { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind, response: parsed.data.code },
         requestContext(req),
@@ -164,19 +173,30 @@ export function twoFactorLoginRoutes({
 
   // ---- SMS ----
 
-  function describeSendProblem(result: SendResult): { status: number; message: string; retryAt?: Date } | null {
-    if (result.status === "rate_limited") {
-      return {
-        status: 429,
-        message: "You asked for too many codes or calls. For your safety, sending is paused.",
-        retryAt: result.retryAt,
-      };
-    }
+  /** The ways in that need no phone, for a page that says sending is paused. */
+  async function listPhonelessMethods(userId: number): Promise<PageLink[]> {
+    const kinds = (await twoFactor.listEnrolledMethods(userId)).map((method) => method.kind);
+    const links: PageLink[] = [];
+    if (kinds.includes("app")) links.push({ href: "/login/2fa/app", label: "With an authenticator app" });
+    if (kinds.includes("recovery")) links.push({ href: "/login/2fa/recovery", label: "Use a recovery code" });
+    return links;
+  }
+
+  async function showSendLimited(req: Request, res: Response, retryAt: Date) {
+    renderSendLimited(res, {
+      retryAt,
+      now: clock.now(),
+      alternatives: await listPhonelessMethods(req.user!.id),
+      back: { href: "/login/2fa", label: "Choose another method" },
+    });
+  }
+
+  function describeSendProblem(result: SendResult): { status: number; message: string } | null {
     if (result.status === "failed") return { status: 502, message: result.message };
     return null;
   }
 
-  async function renderSmsPage(req: Request, res: Response, error: string | null = null, status = 200) {
+  async function renderSmsPage(req: Request, res: Response, error: FormError | string | null = null, status = 200) {
     const user = req.user!;
     const challenge = await phone.findLatestChallenge(user.id, req.loginAttempt!.id, "sms");
     const verified = await phone.findVerifiedPhone(user.id);
@@ -206,12 +226,19 @@ export function twoFactorLoginRoutes({
 
   router.post("/sms/send", async (req, res) => {
     if (!(await requireEnrolled(req, res, "sms"))) return;
+    const isResend = (await phone.findLatestChallenge(req.user!.id, req.loginAttempt!.id, "sms")) !== null;
     const result = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
-    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
     if (problem)
       return renderSmsPage(req, res, `${problem.message} You can also use a phone call, or another method.`, problem.status);
     if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
+    // A new code must say that it went out, and that the one before no longer works.
+    if (result.status === "sent" && isResend) {
+      const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked ?? "your phone";
+      req.session.notice = `We sent a new code to ${masked} at ${formatClock(result.challenge.createdAt)}. Only the newest code works.`;
+    }
+    await saveSession(req);
     res.redirect(303, "/login/2fa/sms");
   });
 
@@ -222,13 +249,18 @@ export function twoFactorLoginRoutes({
 
   router.post("/sms", async (req, res) => {
     const parsed = parseForm(codeForm, req.body);
-    if (!parsed.ok) return renderSmsPage(req, res, parsed.error, 400);
+    if (!parsed.ok) return renderSmsPage(req, res, parsed.formError, 400);
     const result = await twoFactor.verifyLoginResponse(
       { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
       requestContext(req),
     );
     await answerVerification(req, res, result, (error) =>
-      renderSmsPage(req, res, `${error} A code works once, for 5 minutes, and only the newest code counts.`, 400),
+      renderSmsPage(
+        req,
+        res,
+        { ...error, message: `${error.message} A code works once, for 5 minutes, and only the newest code counts.` },
+        400,
+      ),
     );
   });
 
@@ -249,8 +281,8 @@ export function twoFactorLoginRoutes({
     if (!(await requireEnrolled(req, res, "call"))) return;
     if (req.loginAttempt!.status !== "pending") return res.redirect(303, "/login/2fa/call");
     const result = await phone.startLoginCall(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
-    if (problem?.status === 429) throw new HttpError(429, problem.message, { retryAt: problem.retryAt });
     if (problem) {
       req.session.notice = `${problem.message}`;
       return res.redirect(303, "/login/2fa");
@@ -264,6 +296,7 @@ export function twoFactorLoginRoutes({
     const verified = await phone.findVerifiedPhone(req.user!.id);
     renderPage(res, "two-factor/call", {
       title: "Confirm by phone call",
+      notice: takeNotice(req),
       state,
       masked: verified?.masked ?? "",
       ending: callEndings[state] ?? null,
@@ -283,6 +316,11 @@ export function twoFactorLoginRoutes({
     if (state === "denied") {
       await restartWithNotice(req, deniedMessage);
       return res.redirect(303, "/login");
+    }
+    if (state === "calling") {
+      req.session.notice =
+        "No 1 has been received from your phone yet. Answer the call and press 1: this page moves on by itself once you did.";
+      await saveSession(req);
     }
     res.redirect(303, "/login/2fa/call");
   });
