@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): App {
 
   app.use(noStore);
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use(...createSessionMiddleware({ config, db, logger }));
+  app.use(...createSessionMiddleware({ config, db, logger, findSessionWithUser: services.sessions.findSessionWithUser }));
   app.use(enforceSessionTimeouts(clock));
   app.use(checkOrigin(config));
   const { csrfProtection, provideCsrfToken } = createCsrfProtection(config);

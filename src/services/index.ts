@@ -7,6 +7,7 @@ import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
 import { createRetention } from "./retention.js";
+import { createSecurityOverviews } from "./security-overview.js";
 import { createSessionService } from "./sessions.js";
 import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
@@ -60,7 +61,8 @@ export function createServices(deps: ServiceDeps) {
     },
   );
   const retention = createRetention(deps);
-  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention };
+  const securityOverviews = createSecurityOverviews(deps);
+  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention, securityOverviews };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -6,6 +6,7 @@ import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
+import type { SecurityOverviews } from "../../services/security-overview.js";
 import type { SessionService } from "../../services/sessions.js";
 import type { MethodKind, TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
@@ -47,6 +48,7 @@ export interface AccountDeps {
   phone: PhoneFactor;
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
+  securityOverviews: SecurityOverviews;
 }
 
 // Steps inside one login, which "Logged in (…)" already tells.
@@ -57,7 +59,7 @@ const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login } = deps;
+  const { config, clock, audit, users, sessions, twoFactor, recoveryCodes, phone, login, securityOverviews } = deps;
   const router = Router();
   const stepUp = requireRecentAuthentication(clock);
 
@@ -80,20 +82,22 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.get("/security", async (req, res) => {
     const user = req.user!;
-    const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
-    const events = await audit.listEventsForUser(user.id, 20, hiddenSecurityEvents);
+    const overview = await securityOverviews.findSecurityOverview(user.id, {
+      eventLimit: 20,
+      hiddenEventTypes: hiddenSecurityEvents,
+    });
+    const { appEnrolledAt, phone: verifiedPhone, lastLoginMethod, events } = overview;
     renderPage(res, "account/security", {
       title: "Security settings",
       notice: takeNotice(req),
-      app: await totp.findEnrolledApp(user.id),
-      phone: await phone.findVerifiedPhone(user.id),
-      recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
-      hasSecondFactor: factors.length > 0,
-      defaultMethod: await twoFactor.findLastUsedMethod(user.id),
+      app: appEnrolledAt ? { enrolledAt: appEnrolledAt } : null,
+      phone: verifiedPhone,
+      recoveryCodesLeft: overview.recoveryCodesLeft,
+      hasSecondFactor: !!appEnrolledAt || !!verifiedPhone,
+      defaultMethod: lastLoginMethod ? twoFactor.findMethod(lastLoginMethod) : null,
       // The last factor of a user who must have one cannot be removed.
-      canRemoveLastFactor:
-        !isSecondFactorRequired(user.role, config) || new Set(factors.map((f) => (f.kind === "app" ? "app" : "phone"))).size > 1,
-      otherSessions: Math.max(0, (await sessions.countUserSessions(user.id)) - 1),
+      canRemoveLastFactor: !isSecondFactorRequired(user.role, config) || (!!appEnrolledAt && !!verifiedPhone),
+      otherSessions: Math.max(0, overview.sessionCount - 1),
       events: events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
