@@ -53,6 +53,8 @@ export function createApp(deps: AppDeps): App {
   app.set("trust proxy", config.trustProxy);
   app.set("view engine", "ejs");
   app.set("views", viewsDir);
+  // Express turns this on only for NODE_ENV=production; every template compiles once unless VIEW_CACHE=false.
+  app.set("view cache", config.viewCache);
   app.disable("x-powered-by");
 
   app.use(

@@ -60,6 +60,7 @@ const envSchema = z.object({
     )
     .pipe(z.array(z.enum(roles))),
   DATA_DIR: z.string().default("./data"),
+  VIEW_CACHE: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
 });
 
 export type Role = (typeof roles)[number];
@@ -89,6 +90,8 @@ export interface Config {
   portalName: string;
   bcryptCost: number;
   require2faRoles: Role[];
+  /** Templates compiled once and kept (Express "view cache"); `npm run dev` turns it off to see edits. */
+  viewCache: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -186,6 +189,7 @@ export function loadConfig(
     portalName: e.PORTAL_NAME,
     bcryptCost: e.BCRYPT_COST,
     require2faRoles: e.REQUIRE_2FA_ROLES,
+    viewCache: e.VIEW_CACHE === "true",
   };
 }
 

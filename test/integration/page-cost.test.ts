@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
-import type request from "supertest";
+import request from "supertest";
 import { maskPhoneNumber } from "../../src/services/phone-numbers.js";
 import { startTestApp, type TestApp, type TestUser } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -113,5 +114,44 @@ describe("a signed-in page costs the session read and one more statement, and wr
     assert.match(full.page.text, /the method you used last: <strong>the authenticator app/);
     assert.equal(full.reads.length, full.sent.length, "no write");
     assert.ok(full.sent.length <= 2, `${full.sent.length} statements`);
+  });
+});
+
+describe("templates", () => {
+  // Express loads EJS with require(): this is the instance that compiles the portal's templates.
+  const ejs = createRequire(import.meta.url)("ejs") as { compile: (...args: unknown[]) => unknown };
+
+  async function compilationsOf(app: TestApp["app"]): Promise<number[]> {
+    const original = ejs.compile;
+    let count = 0;
+    ejs.compile = (...args: unknown[]) => {
+      count += 1;
+      return original.apply(ejs, args);
+    };
+    try {
+      const counts: number[] = [];
+      for (let view = 0; view < 3; view += 1) {
+        const before = count;
+        assert.equal((await request(app).get("/login")).status, 200);
+        counts.push(count - before);
+      }
+      return counts;
+    } finally {
+      ejs.compile = original;
+    }
+  }
+
+  test("are compiled once, not on every page view", async () => {
+    const [, ...later] = await compilationsOf(t.app);
+    assert.deepEqual(later, [0, 0], "the second and third views compile nothing");
+  });
+
+  test("are compiled on every view with VIEW_CACHE=false, so that npm run dev shows edits", async () => {
+    const uncached = await startTestApp({ database: t.database, env: { VIEW_CACHE: "false" } });
+    const counts = await compilationsOf(uncached.app);
+    assert.ok(
+      counts.every((n) => n > 0),
+      `compilations per view: ${counts.join(", ")}`,
+    );
   });
 });

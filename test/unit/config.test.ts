@@ -74,3 +74,13 @@ test("a process clock far from the database's is reported", async () => {
   assert.match(describeClockSkew(95) ?? "", /95 s ahead of the database server's/);
   assert.match(describeClockSkew(-120) ?? "", /120 s behind/);
 });
+
+test("templates are kept compiled unless VIEW_CACHE=false (as npm run dev sets)", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "portal-config-"));
+  assert.equal(loadConfig({ DATA_DIR: dataDir }, quiet).viewCache, true);
+  assert.equal(loadConfig({ DATA_DIR: dataDir, VIEW_CACHE: "false" }, quiet).viewCache, false);
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, VIEW_CACHE: "no" }, quiet), /VIEW_CACHE must be true or false/);
+  const scripts = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).scripts;
+  assert.match(scripts.dev, /\bVIEW_CACHE=false\b/);
+  assert.doesNotMatch(scripts.start, /VIEW_CACHE/);
+});
