@@ -16,7 +16,7 @@ import { createGuards } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
-import { authRoutes } from "./web/routes/auth.js";
+import { authRoutes, refuseBlockedLogins } from "./web/routes/auth.js";
 import { devOutboxRoutes } from "./web/routes/dev-outbox.js";
 import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
@@ -79,6 +79,8 @@ export function createApp(deps: AppDeps): App {
   app.use("/webhooks/twilio", twilioWebhookRoutes({ config, phone: services.phone }));
 
   app.use(noStore);
+  // A blocked address is refused before its form is read or its session loaded.
+  app.post("/login", refuseBlockedLogins(services));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use(...createSessionMiddleware({ config, db, logger, findSessionWithUser: services.sessions.findSessionWithUser }));
   app.use(enforceSessionTimeouts(clock));

@@ -60,7 +60,7 @@ export function createServices(deps: ServiceDeps) {
       },
     },
   );
-  const retention = createRetention(deps);
+  const retention = createRetention({ ...deps, recordEndedIpBlocks: () => login.recordEndedIpBlocks() });
   const securityOverviews = createSecurityOverviews(deps);
   return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention, securityOverviews };
 }

@@ -54,6 +54,8 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
   "2fa.reset": () => "Two-step login reset by the practice",
   "login.rate_limited": () => "Login refused: too many failures from one network",
+  "login.ip_blocked": () => "Logins from one network paused after too many failures",
+  "login.ip_block_ended": (event) => `Pause of logins from one network ended (${Number(event.details.refused ?? 0)} refused)`,
   "admin.user_created": () => "Account created by an admin",
   "admin.role_changed": (event) => `Role changed from ${event.details.from} to ${event.details.to}`,
   "admin.user_disabled": () => "Account disabled by an admin",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import request from "supertest";
 import { csrfFrom, logIn, startTestApp, type TestApp } from "../support/app.js";
+import { logStatements } from "../support/statement-log.js";
 
 let t: TestApp;
 before(async () => {
@@ -9,7 +10,10 @@ before(async () => {
 });
 after(() => t.close());
 // Every request here comes from the same loopback address: start each test with a clean count.
-beforeEach(() => t.database.db.query("DELETE FROM rate_limits"));
+beforeEach(async () => {
+  await t.database.db.query("DELETE FROM rate_limits");
+  await t.database.db.query("DELETE FROM login_ip_blocks");
+});
 
 async function attempt(app: TestApp["app"], email: string, password: string, headers: Record<string, string> = {}) {
   const agent = request.agent(app);
@@ -19,6 +23,20 @@ async function attempt(app: TestApp["app"], email: string, password: string, hea
     .set(headers)
     .type("form")
     .send({ email, password, _csrf: csrfFrom(page.text) });
+}
+
+/** The id the next audit event will have (or a later one): events are never deleted. */
+async function nextAuditEventId(): Promise<number> {
+  const { rows } = await t.database.db.query("SELECT coalesce(max(id), 0) + 1 AS id FROM audit_events");
+  return Number(rows[0]!.id);
+}
+
+async function blockEventsSince(firstId: number, type = "login.ip_blocked") {
+  const { rows } = await t.database.db.query(
+    "SELECT event_type, ip, details FROM audit_events WHERE id >= $1 AND event_type = $2 ORDER BY id",
+    [firstId, type],
+  );
+  return rows as { event_type: string; ip: string; details: Record<string, unknown> }[];
 }
 
 describe("per-account delay", () => {
@@ -55,6 +73,7 @@ describe("per-IP limit", () => {
     // A separate app instance that trusts no proxy: the socket address is what counts.
     const other = await startTestApp({ database: t.database });
     const user = await other.createUser("patient");
+    const firstEvent = await nextAuditEventId();
     for (let i = 0; i < 10; i += 1) {
       const response = await attempt(other.app, `nobody${i}@example.test`, "wrong password guess", {
         "X-Forwarded-For": `203.0.113.${i}`,
@@ -65,10 +84,9 @@ describe("per-IP limit", () => {
     assert.equal(blocked.status, 429, "a spoofed X-Forwarded-For does not reset the count");
     assert.match(blocked.text, /try again after/);
     assert.ok(Number(blocked.headers["retry-after"]) > 14 * 60);
-    const { rows } = await t.database.db.query(
-      "SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'login.rate_limited'",
-    );
-    assert.ok(Number(rows[0]!.n) >= 1);
+    const blocks = await blockEventsSince(firstEvent);
+    assert.equal(blocks.length, 1, "the start of the block is recorded once, with its end");
+    assert.equal(new Date(String(blocks[0]!.details.until)).getTime(), other.clock.now().getTime() + 15 * 60_000);
   });
 
   test("behind a trusted proxy, clients are told apart by X-Forwarded-For", async () => {
@@ -81,6 +99,63 @@ describe("per-IP limit", () => {
     assert.equal((await attempt(proxied.app, user.email, user.password, { "X-Forwarded-For": "203.0.113.51" })).status, 303);
   });
 });
+
+describe("a flood from a blocked address", () => {
+  test("is refused before the session is read: one statement each, no audit row, a page that says when", async () => {
+    const log = logStatements(t.database.db);
+    const flooded = await startTestApp({ database: { ...t.database, db: log.db } });
+    const user = await flooded.createUser("patient");
+    // The attacker also holds a signed-in session: it is not even read.
+    const { agent } = await flooded.logIn(user);
+    const firstEvent = await nextAuditEventId();
+    for (let i = 0; i < 10; i += 1) {
+      assert.equal((await attempt(flooded.app, `nobody${i}@example.test`, "wrong password guess")).status, 401);
+    }
+    const starting = await attempt(flooded.app, user.email, user.password);
+    assert.equal(starting.status, 429, "the 11th try starts the block");
+    const until = new Date(flooded.clock.now().getTime() + 15 * 60_000);
+    const sessionsBefore = await countRows("session");
+    const auditBefore = await countRows("audit_events");
+    log.clear();
+
+    const flood = 30;
+    const refused = await Promise.all(
+      Array.from({ length: flood }, () =>
+        agent.post("/login").type("form").send({ email: user.email, password: user.password, _csrf: "x" }),
+      ),
+    );
+    for (const response of refused) {
+      assert.equal(response.status, 429);
+      assert.equal(response.headers["retry-after"], String(15 * 60));
+      assert.equal(response.headers["set-cookie"], undefined, "no cookie, no session");
+    }
+    const page = refused[0]!.text;
+    assert.match(page, /too many failed logins from your network/);
+    assert.match(page, new RegExp(`try again after <strong><time datetime="${until.toISOString()}">`));
+
+    assert.equal(log.statements.length, flood, "one statement per refused login");
+    for (const statement of log.statements) assert.match(statement.sql, /^UPDATE login_ip_blocks SET refused = refused \+ 1/);
+    assert.equal(await countRows("audit_events"), auditBefore, "no audit row per refused login");
+    assert.equal(await countRows("session"), sessionsBefore, "no session row");
+    assert.equal((await blockEventsSince(firstEvent)).length, 1, "one event for the start of the block");
+
+    // The count is recorded once the block is over (by the pruning job), in one event.
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 0, "not while the block lasts");
+    flooded.clock.advanceMinutes(15);
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 1);
+    const ended = await blockEventsSince(firstEvent, "login.ip_block_ended");
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0]!.details.refused, flood);
+    assert.equal(ended[0]!.details.until, until.toISOString());
+    assert.equal(ended[0]!.ip, (await blockEventsSince(firstEvent))[0]!.ip, "for the same address");
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 0, "recorded once");
+  });
+});
+
+async function countRows(table: "session" | "audit_events"): Promise<number> {
+  const { rows } = await t.database.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
 
 describe("production cookie", () => {
   test("is Secure with the __Host- prefix", async () => {
