@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
+import type { PasswordVerifier } from "./services/passwords.js";
 import { urlForLog } from "./web/log-url.js";
 import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger: Logger;
   /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
   phoneGateway?: PhoneGateway;
+  /** Defaults to bcrypt; tests may pass one that observes the password comparisons. */
+  verifyPassword?: PasswordVerifier;
 }
 
 export interface App {
@@ -45,7 +48,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
-  const services = createServices({ config, db, clock, phoneGateway });
+  const services = createServices({ config, db, clock, phoneGateway, verifyPassword: deps.verifyPassword });
   const { requireUser, requireRole } = createGuards({ ...services, config });
 
   const app = express();

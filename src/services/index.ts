@@ -6,6 +6,8 @@ import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
+import { createPasswordChecks } from "./password-checks.js";
+import { type PasswordVerifier, verifyPassword } from "./passwords.js";
 import { createRetention } from "./retention.js";
 import { createSecurityOverviews } from "./security-overview.js";
 import { createSessionService } from "./sessions.js";
@@ -21,6 +23,8 @@ export interface ServiceDeps {
   clock: Clock;
   /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
   phoneGateway?: PhoneGateway;
+  /** Defaults to bcrypt (passwords.ts); tests may pass one that observes the comparisons. */
+  verifyPassword?: PasswordVerifier;
 }
 
 /** Builds every service from its dependencies: the one place they are wired together. */
@@ -28,7 +32,13 @@ export function createServices(deps: ServiceDeps) {
   const audit = createAuditLog(deps);
   const users = createUserService({ ...deps, audit });
   const sessions = createSessionService(deps);
-  const login = createLoginService({ ...deps, audit, users });
+  const login = createLoginService({
+    ...deps,
+    audit,
+    users,
+    passwordChecks: createPasswordChecks(deps.config.passwordChecks),
+    verifyPassword: deps.verifyPassword ?? verifyPassword,
+  });
   const totp = createTotpFactor(deps);
   const recoveryCodes = createRecoveryCodes(deps);
   const phone = createPhoneFactor({

@@ -3,7 +3,8 @@ import type { Config } from "../config.js";
 import type { Database, Queryable } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import { addMinutes, type Clock } from "./clock.js";
-import { createDummyHash, verifyPassword } from "./passwords.js";
+import type { PasswordChecks } from "./password-checks.js";
+import { createDummyHash, type PasswordVerifier } from "./passwords.js";
 import { normaliseEmail, type User, type UserService } from "./users.js";
 
 export type PasswordLoginResult =
@@ -11,7 +12,11 @@ export type PasswordLoginResult =
   /** Unknown email, wrong password, disabled or blocked account: one answer for all. */
   | { ok: false; reason: "invalid" }
   /** Too many failures from this client: the only answer that says when to retry. */
-  | { ok: false; reason: "rate_limited"; retryAt: Date };
+  | { ok: false; reason: "rate_limited"; retryAt: Date }
+  /** Too many password checks under way: nothing was checked or counted; try again in a moment. */
+  | { ok: false; reason: "busy" };
+
+export type PasswordCheckOutcome = "ok" | "wrong" | "blocked" | "busy";
 
 // NIST SP 800-63B 5.2.2: after 5 consecutive failures, wait 1, 2, 4 … 15 minutes between tries;
 // after 100, only an admin can unblock the account.
@@ -36,12 +41,17 @@ export function createLoginService({
   config,
   audit,
   users,
+  passwordChecks,
+  verifyPassword,
 }: {
   db: Database;
   clock: Clock;
   config: Config;
   audit: AuditLog;
   users: UserService;
+  /** Admission control: every bcrypt comparison of a login or step-up waits its turn here. */
+  passwordChecks: PasswordChecks;
+  verifyPassword: PasswordVerifier;
 }) {
   // Per client IP: 10 failed logins in 10 minutes block the IP for 15 minutes, in Postgres so
   // that every app instance sees the same count. The limiter counts the failures; the block itself
@@ -157,10 +167,10 @@ export function createLoginService({
   }
 
   /**
-   * Checks a user's password with the account's limits, for the login and for step-up. Always
-   * one bcrypt comparison, so blocked and open accounts take the same time.
+   * Checks a user's password with the account's limits. Always one bcrypt comparison, so blocked
+   * and open accounts take the same time.
    */
-  async function checkPasswordLimited(user: User, password: string): Promise<"ok" | "wrong" | "blocked"> {
+  async function checkAccountPassword(user: User, password: string): Promise<"ok" | "wrong" | "blocked"> {
     const isOpen = await reserveAccountTry(user.id);
     const matches = await verifyPassword(password, user.passwordHash);
     if (!isOpen) return "blocked";
@@ -169,7 +179,22 @@ export function createLoginService({
     return "ok";
   }
 
+  /** The password of a signed-in user (step-up, password change), with the account's limits, in turn. */
+  async function checkPasswordLimited(user: User, password: string): Promise<PasswordCheckOutcome> {
+    const admitted = await passwordChecks.admit(() => checkAccountPassword(user, password));
+    return admitted.status === "busy" ? "busy" : admitted.value;
+  }
+
+  /**
+   * Every login waits for its turn the same way, whatever the email turns out to be (unknown,
+   * disabled, wrong or right password), so the wait tells nothing; "busy" before any try is counted.
+   */
   async function logInWithPassword(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
+    const admitted = await passwordChecks.admit(() => checkLogin(email, password, context));
+    return admitted.status === "busy" ? { ok: false, reason: "busy" } : admitted.value;
+  }
+
+  async function checkLogin(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
     const ip = context.ip ?? "unknown";
     // The limiter runs before any bcrypt work. A blocked address is normally refused before the
     // session is read (refuseBlockedAddress); this catches the tries that were already under way.
@@ -186,7 +211,7 @@ export function createLoginService({
       await verifyPassword(password, user.passwordHash);
       outcome = "disabled";
     } else {
-      outcome = await checkPasswordLimited(user, password);
+      outcome = await checkAccountPassword(user, password);
     }
 
     if (outcome !== "ok" || !user) {

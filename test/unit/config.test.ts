@@ -84,3 +84,20 @@ test("templates are kept compiled unless VIEW_CACHE=false (as npm run dev sets)"
   assert.match(scripts.dev, /\bVIEW_CACHE=false\b/);
   assert.doesNotMatch(scripts.start, /VIEW_CACHE/);
 });
+
+test("password checks at once leave a core for the pages by default, with a queue twice as long", async () => {
+  const { availableParallelism } = await import("node:os");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "portal-config-"));
+  const cores = availableParallelism();
+  assert.deepEqual(loadConfig({ DATA_DIR: dataDir }, quiet).passwordChecks, {
+    concurrency: Math.max(1, cores - 1),
+    queueLength: 2 * Math.max(1, cores - 1),
+    maxWaitMs: 3000,
+  });
+  assert.deepEqual(
+    loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "3", PASSWORD_CHECK_WAIT_MS: "500" }, quiet).passwordChecks,
+    { concurrency: 3, queueLength: 6, maxWaitMs: 500 },
+  );
+  assert.equal(loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_QUEUE: "0" }, quiet).passwordChecks.queueLength, 0);
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "0" }, quiet), /PASSWORD_CHECK_CONCURRENCY/);
+});

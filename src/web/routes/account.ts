@@ -20,6 +20,7 @@ import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
 import { appEnrolmentRoutes, renderNewRecoveryCodes } from "./app-enrolment.js";
+import { markBusy, passwordChecksBusyMessage } from "./auth.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
@@ -146,6 +147,7 @@ export function accountRoutes(deps: AccountDeps) {
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.error, 400);
     const passwordCheck = await login.checkPasswordLimited(user, parsed.data.password);
+    if (passwordCheck === "busy") return renderConfirm(req, res, next, passwordChecksBusyMessage, markBusy(res));
     if (passwordCheck !== "ok") {
       await audit.recordEvent(
         {
@@ -206,7 +208,9 @@ export function accountRoutes(deps: AccountDeps) {
       renderPage(res, "account/password", { title: "Change your password", error, forced: user.mustChangePassword }, status);
     const parsed = parseForm(passwordForm, req.body);
     if (!parsed.ok) return again(parsed.error);
-    if ((await login.checkPasswordLimited(user, parsed.data.current)) !== "ok") {
+    const passwordCheck = await login.checkPasswordLimited(user, parsed.data.current);
+    if (passwordCheck === "busy") return again(passwordChecksBusyMessage, markBusy(res));
+    if (passwordCheck !== "ok") {
       return again("Your current password is not right. After several wrong passwords you must wait a few minutes.", 401);
     }
     if (parsed.data.password !== parsed.data.repeat) return again("The two new passwords are not the same.");

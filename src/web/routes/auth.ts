@@ -1,4 +1,4 @@
-import { type Request, type RequestHandler, Router } from "express";
+import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -16,6 +16,15 @@ const loginForm = z.object({ email: emailField, password: passwordField, _csrf: 
 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
+
+export const passwordChecksBusyMessage =
+  "The portal is busy: many passwords are being checked right now, so yours was not. Please try again in a moment.";
+
+/** The answer when the password checks are full (see services/password-checks.ts): 503 with Retry-After. */
+export function markBusy(res: Response): number {
+  res.set("Retry-After", "5");
+  return 503;
+}
 
 const addressBlockedMessage = "There were too many failed logins from your network. For your safety, logging in is paused.";
 
@@ -69,6 +78,10 @@ export function authRoutes({
     const result = await login.logInWithPassword(parsed.data.email, parsed.data.password, requestContext(req));
     if (!result.ok && result.reason === "rate_limited") {
       throw new HttpError(429, addressBlockedMessage, { retryAt: result.retryAt });
+    }
+    if (!result.ok && result.reason === "busy") {
+      const status = markBusy(res);
+      return renderPage(res, "auth/login", { title: "Log in", email, error: passwordChecksBusyMessage, notice: null }, status);
     }
     if (!result.ok) {
       return renderPage(res, "auth/login", { title: "Log in", email, error: invalidLoginMessage, notice: null }, 401);
