@@ -9,6 +9,7 @@ import type { Logger } from "./logger.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
+import type { PasswordVerifier } from "./services/passwords.js";
 import { urlForLog } from "./web/log-url.js";
 import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
@@ -17,7 +18,7 @@ import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { createRememberedBrowserSteps } from "./web/remembered-browsers.js";
 import { accountRoutes } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
-import { authRoutes } from "./web/routes/auth.js";
+import { authRoutes, refuseBlockedLogins } from "./web/routes/auth.js";
 import { devOutboxRoutes } from "./web/routes/dev-outbox.js";
 import { enrolRoutes } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
@@ -36,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
   phoneGateway?: PhoneGateway;
+  /** Defaults to bcrypt; tests may pass one that observes the password comparisons. */
+  verifyPassword?: PasswordVerifier;
 }
 
 export interface App {
@@ -47,7 +50,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
-  const services = createServices({ config, db, clock, phoneGateway });
+  const services = createServices({ config, db, clock, phoneGateway, verifyPassword: deps.verifyPassword });
   const { requireUser, requireRole } = createGuards({ ...services, config });
   const rememberedBrowserSteps = createRememberedBrowserSteps({ ...services, config, clock });
 
@@ -56,6 +59,8 @@ export function createApp(deps: AppDeps): App {
   app.set("trust proxy", config.trustProxy);
   app.set("view engine", "ejs");
   app.set("views", viewsDir);
+  // Express turns this on only for NODE_ENV=production; every template compiles once unless VIEW_CACHE=false.
+  app.set("view cache", config.viewCache);
   app.disable("x-powered-by");
 
   app.use(
@@ -80,6 +85,8 @@ export function createApp(deps: AppDeps): App {
   app.use("/webhooks/twilio", twilioWebhookRoutes({ config, phone: services.phone }));
 
   app.use(noStore);
+  // A blocked address is refused before its form is read or its session loaded.
+  app.post("/login", refuseBlockedLogins(services));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use(...createSessionMiddleware({ config, db, sessions: services.sessions, logger }));
   app.use(enforceSessionTimeouts(clock));

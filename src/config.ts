@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 
@@ -70,6 +71,10 @@ const envSchema = z.object({
   REMEMBER_BROWSER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   REMEMBER_BROWSER_ROLES: roleList("patient"),
   DATA_DIR: z.string().default("./data"),
+  VIEW_CACHE: z.enum(["true", "false"], { error: "must be true or false" }).default("true"),
+  PASSWORD_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
+  PASSWORD_CHECK_QUEUE: z.coerce.number().int().min(0).max(10_000).optional(),
+  PASSWORD_CHECK_WAIT_MS: z.coerce.number().int().min(1).max(60_000).default(3000),
 });
 
 export type Role = (typeof roles)[number];
@@ -105,6 +110,10 @@ export interface Config {
   rememberBrowserDays: number;
   /** The roles offered "don't ask again on this browser". */
   rememberBrowserRoles: Role[];
+  /** Templates compiled once and kept (Express "view cache"); `npm run dev` turns it off to see edits. */
+  viewCache: boolean;
+  /** Admission control for bcrypt comparisons (services/password-checks.ts). */
+  passwordChecks: { concurrency: number; queueLength: number; maxWaitMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -176,6 +185,9 @@ export function loadConfig(
     encryptionKey ??= generated.encryptionKey;
   }
 
+  // bcrypt takes a core per comparison: by default one core is left for the pages.
+  const passwordCheckConcurrency = e.PASSWORD_CHECK_CONCURRENCY ?? Math.max(1, availableParallelism() - 1);
+
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
 
   return {
@@ -205,6 +217,12 @@ export function loadConfig(
     require2faRoles: e.REQUIRE_2FA_ROLES,
     rememberBrowserDays: e.REMEMBER_BROWSER_DAYS,
     rememberBrowserRoles: e.REMEMBER_BROWSER_ROLES,
+    viewCache: e.VIEW_CACHE === "true",
+    passwordChecks: {
+      concurrency: passwordCheckConcurrency,
+      queueLength: e.PASSWORD_CHECK_QUEUE ?? 2 * passwordCheckConcurrency,
+      maxWaitMs: e.PASSWORD_CHECK_WAIT_MS,
+    },
   };
 }
 

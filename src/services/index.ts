@@ -6,8 +6,11 @@ import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
+import { createPasswordChecks } from "./password-checks.js";
+import { type PasswordVerifier, verifyPassword } from "./passwords.js";
 import { createRememberedBrowsers } from "./remembered-browsers.js";
 import { createRetention } from "./retention.js";
+import { createSecurityOverviews } from "./security-overview.js";
 import { createSessionService } from "./sessions.js";
 import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
@@ -21,6 +24,8 @@ export interface ServiceDeps {
   clock: Clock;
   /** Defaults to the gateway PHONE_GATEWAY names; tests may pass their own. */
   phoneGateway?: PhoneGateway;
+  /** Defaults to bcrypt (passwords.ts); tests may pass one that observes the comparisons. */
+  verifyPassword?: PasswordVerifier;
 }
 
 /** Builds every service from its dependencies: the one place they are wired together. */
@@ -33,7 +38,13 @@ export function createServices(deps: ServiceDeps) {
   });
   const users = createUserService({ ...deps, audit, rememberedBrowsers });
   const sessions = createSessionService(deps);
-  const login = createLoginService({ ...deps, audit, users });
+  const login = createLoginService({
+    ...deps,
+    audit,
+    users,
+    passwordChecks: createPasswordChecks(deps.config.passwordChecks),
+    verifyPassword: deps.verifyPassword ?? verifyPassword,
+  });
   const totp = createTotpFactor(deps);
   const recoveryCodes = createRecoveryCodes(deps);
   const phone = createPhoneFactor({
@@ -65,8 +76,22 @@ export function createServices(deps: ServiceDeps) {
       },
     },
   );
-  const retention = createRetention(deps);
-  return { audit, users, sessions, login, totp, recoveryCodes, phone, twoFactor, admin, retention, rememberedBrowsers };
+  const retention = createRetention({ ...deps, recordEndedIpBlocks: () => login.recordEndedIpBlocks() });
+  const securityOverviews = createSecurityOverviews(deps);
+  return {
+    audit,
+    users,
+    sessions,
+    login,
+    totp,
+    recoveryCodes,
+    phone,
+    twoFactor,
+    admin,
+    retention,
+    rememberedBrowsers,
+    securityOverviews,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,9 +1,10 @@
 import { RateLimiterPostgres } from "rate-limiter-flexible";
 import type { Config } from "../config.js";
-import type { Database } from "../db/database.js";
+import type { Database, Queryable } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import { addMinutes, type Clock } from "./clock.js";
-import { createDummyHash, verifyPassword } from "./passwords.js";
+import type { PasswordChecks } from "./password-checks.js";
+import { createDummyHash, type PasswordVerifier } from "./passwords.js";
 import { normaliseEmail, type User, type UserService } from "./users.js";
 
 export type PasswordLoginResult =
@@ -11,7 +12,11 @@ export type PasswordLoginResult =
   /** Unknown email, wrong password, disabled or blocked account: one answer for all. */
   | { ok: false; reason: "invalid" }
   /** Too many failures from this client: the only answer that says when to retry. */
-  | { ok: false; reason: "rate_limited"; retryAt: Date };
+  | { ok: false; reason: "rate_limited"; retryAt: Date }
+  /** Too many password checks under way: nothing was checked or counted; try again in a moment. */
+  | { ok: false; reason: "busy" };
+
+export type PasswordCheckOutcome = "ok" | "wrong" | "blocked" | "busy";
 
 // NIST SP 800-63B 5.2.2: after 5 consecutive failures, wait 1, 2, 4 … 15 minutes between tries;
 // after 100, only an admin can unblock the account.
@@ -26,6 +31,7 @@ export function loginDelayMinutes(consecutiveFailures: number): number {
 }
 
 const ipFailureLimit = 10;
+const ipBlockMinutes = 15;
 
 export type LoginService = ReturnType<typeof createLoginService>;
 
@@ -35,15 +41,21 @@ export function createLoginService({
   config,
   audit,
   users,
+  passwordChecks,
+  verifyPassword,
 }: {
   db: Database;
   clock: Clock;
   config: Config;
   audit: AuditLog;
   users: UserService;
+  /** Admission control: every bcrypt comparison of a login or step-up waits its turn here. */
+  passwordChecks: PasswordChecks;
+  verifyPassword: PasswordVerifier;
 }) {
   // Per client IP: 10 failed logins in 10 minutes block the IP for 15 minutes, in Postgres so
-  // that every app instance sees the same count.
+  // that every app instance sees the same count. The limiter counts the failures; the block itself
+  // is a row of login_ip_blocks, which also counts the logins refused during it.
   const ipLimiter = new RateLimiterPostgres({
     storeClient: db.pool,
     storeType: "pool",
@@ -56,11 +68,67 @@ export function createLoginService({
   });
   let dummyHash: Promise<string> | undefined;
 
-  async function findIpBlock(ip: string): Promise<Date | null> {
-    const state = await ipLimiter.get(ip);
-    // rate-limiter-flexible keeps its own time; the answer is anchored to the app's clock.
-    if (state && state.consumedPoints > ipFailureLimit) return new Date(clock.now().getTime() + state.msBeforeNext);
-    return null;
+  /**
+   * A login from a blocked address: counted in the block's row, in the one statement that finds
+   * the block (no audit row, no session, no password check). Returns when the block ends, or null
+   * when the address is not blocked.
+   */
+  async function refuseBlockedAddress(ip: string): Promise<Date | null> {
+    const { rows } = await db.query(
+      "UPDATE login_ip_blocks SET refused = refused + 1 WHERE ip = $1 AND blocked_until > $2 RETURNING blocked_until",
+      [ip, clock.now()],
+    );
+    return (rows[0]?.blocked_until as Date | undefined) ?? null;
+  }
+
+  /**
+   * Records the end of every block that is over (or only this address's): one audit event each,
+   * with how many logins it refused, and the row goes. Called by the pruning job, and before a new
+   * block of the same address starts. Several instances may run it at once: each row goes once.
+   */
+  async function recordEndedIpBlocks(ip: string | null = null, tx?: Queryable): Promise<number> {
+    const record = async (q: Queryable) => {
+      const { rows } = await q.query(
+        `DELETE FROM login_ip_blocks WHERE blocked_until <= $1 AND ($2::text IS NULL OR ip = $2)
+         RETURNING ip, started_at, blocked_until, refused`,
+        [clock.now(), ip],
+      );
+      for (const row of rows) {
+        const details = {
+          from: (row.started_at as Date).toISOString(),
+          until: (row.blocked_until as Date).toISOString(),
+          refused: Number(row.refused),
+        };
+        await audit.recordEvent({ type: "login.ip_block_ended", details }, { ip: String(row.ip), userAgent: undefined }, q);
+      }
+      return rows.length;
+    };
+    return tx ? record(tx) : db.transaction(record);
+  }
+
+  /**
+   * The address is over its limit: blocks it for 15 minutes, with one audit event that says until
+   * when. Of requests over the limit at the same moment, one starts the block; the others are
+   * counted as refused by it. Returns when the block ends.
+   */
+  async function blockAddress(ip: string, context: RequestContext): Promise<Date> {
+    const now = clock.now();
+    const until = addMinutes(now, ipBlockMinutes);
+    return db.transaction(async (tx) => {
+      await recordEndedIpBlocks(ip, tx);
+      const started = await tx.query(
+        "INSERT INTO login_ip_blocks (ip, started_at, blocked_until) VALUES ($1, $2, $3) ON CONFLICT (ip) DO NOTHING RETURNING ip",
+        [ip, now, until],
+      );
+      if (started.rowCount === 1) {
+        await audit.recordEvent({ type: "login.ip_blocked", details: { until: until.toISOString() } }, context, tx);
+        return until;
+      }
+      const counted = await tx.query("UPDATE login_ip_blocks SET refused = refused + 1 WHERE ip = $1 RETURNING blocked_until", [
+        ip,
+      ]);
+      return (counted.rows[0]?.blocked_until as Date | undefined) ?? until;
+    });
   }
 
   /**
@@ -68,17 +136,13 @@ export function createLoginService({
    * that requests sent in parallel cannot all pass a check made before any of them failed. A
    * success gives the try back. Returns when the IP may try again if none is left.
    */
-  async function reserveIpTry(ip: string): Promise<Date | null> {
-    const blocked = await findIpBlock(ip);
-    if (blocked) return blocked;
+  async function reserveIpTry(ip: string, context: RequestContext): Promise<Date | null> {
     try {
       await ipLimiter.consume(ip, 1);
       return null;
     } catch (error) {
       if (error instanceof Error) throw error;
-      // Over the limit: blocked for 15 minutes from this try.
-      await ipLimiter.block(ip, 15 * 60);
-      return addMinutes(clock.now(), 15);
+      return blockAddress(ip, context);
     }
   }
 
@@ -103,10 +167,10 @@ export function createLoginService({
   }
 
   /**
-   * Checks a user's password with the account's limits, for the login and for step-up. Always
-   * one bcrypt comparison, so blocked and open accounts take the same time.
+   * Checks a user's password with the account's limits. Always one bcrypt comparison, so blocked
+   * and open accounts take the same time.
    */
-  async function checkPasswordLimited(user: User, password: string): Promise<"ok" | "wrong" | "blocked"> {
+  async function checkAccountPassword(user: User, password: string): Promise<"ok" | "wrong" | "blocked"> {
     const isOpen = await reserveAccountTry(user.id);
     const matches = await verifyPassword(password, user.passwordHash);
     if (!isOpen) return "blocked";
@@ -115,14 +179,27 @@ export function createLoginService({
     return "ok";
   }
 
+  /** The password of a signed-in user (step-up, password change), with the account's limits, in turn. */
+  async function checkPasswordLimited(user: User, password: string): Promise<PasswordCheckOutcome> {
+    const admitted = await passwordChecks.admit(() => checkAccountPassword(user, password));
+    return admitted.status === "busy" ? "busy" : admitted.value;
+  }
+
+  /**
+   * Every login waits for its turn the same way, whatever the email turns out to be (unknown,
+   * disabled, wrong or right password), so the wait tells nothing; "busy" before any try is counted.
+   */
   async function logInWithPassword(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
+    const admitted = await passwordChecks.admit(() => checkLogin(email, password, context));
+    return admitted.status === "busy" ? { ok: false, reason: "busy" } : admitted.value;
+  }
+
+  async function checkLogin(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
     const ip = context.ip ?? "unknown";
-    // The limiter runs before any bcrypt work.
-    const retryAt = await reserveIpTry(ip);
-    if (retryAt) {
-      await audit.recordEvent({ type: "login.rate_limited", details: { scope: "ip" } }, context);
-      return { ok: false, reason: "rate_limited", retryAt };
-    }
+    // The limiter runs before any bcrypt work. A blocked address is normally refused before the
+    // session is read (refuseBlockedAddress); this catches the tries that were already under way.
+    const retryAt = await reserveIpTry(ip, context);
+    if (retryAt) return { ok: false, reason: "rate_limited", retryAt };
 
     const user = await users.findUserByEmail(email);
     let outcome: "ok" | "wrong" | "blocked" | "unknown_email" | "disabled";
@@ -134,7 +211,7 @@ export function createLoginService({
       await verifyPassword(password, user.passwordHash);
       outcome = "disabled";
     } else {
-      outcome = await checkPasswordLimited(user, password);
+      outcome = await checkAccountPassword(user, password);
     }
 
     if (outcome !== "ok" || !user) {
@@ -168,7 +245,7 @@ export function createLoginService({
     );
   }
 
-  return { logInWithPassword, checkPasswordLimited, recordLoginSuccess, findIpBlock };
+  return { logInWithPassword, checkPasswordLimited, recordLoginSuccess, refuseBlockedAddress, recordEndedIpBlocks };
 }
 
 /** An unknown email is kept in the audit only as its first letter and domain. */

@@ -32,6 +32,9 @@ export function hashPassword(password: string, cost: number): Promise<string> {
   return bcrypt.hash(password, cost);
 }
 
+/** Compares a password with a bcrypt hash; a dependency of the login, so tests can observe it. */
+export type PasswordVerifier = (password: string, hash: string) => Promise<boolean>;
+
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
   // bcrypt would silently compare only the first 72 bytes.
   if (Buffer.byteLength(password, "utf8") > maxPasswordBytes) return bcrypt.compare("", hash).then(() => false);

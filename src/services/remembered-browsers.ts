@@ -58,14 +58,16 @@ export function mayRememberBrowsers(role: Role, config: Pick<Config, "rememberBr
   return config.rememberBrowserDays > 0 && config.rememberBrowserRoles.includes(role);
 }
 
-function mapBrowserRow(row: Record<string, unknown>): RememberedBrowser {
+/** Maps a row, as read or as JSON (where times come as text). */
+export function mapBrowserRow(row: Record<string, unknown>): RememberedBrowser {
+  const timeOf = (value: unknown) => (value instanceof Date ? value : new Date(String(value)));
   return {
     id: Number(row.id),
     userId: Number(row.user_id),
     description: row.description as string,
-    createdAt: row.created_at as Date,
-    lastUsedAt: (row.last_used_at as Date | null) ?? null,
-    expiresAt: row.expires_at as Date,
+    createdAt: timeOf(row.created_at),
+    lastUsedAt: row.last_used_at == null ? null : timeOf(row.last_used_at),
+    expiresAt: timeOf(row.expires_at),
   };
 }
 
@@ -95,6 +97,17 @@ export function createRememberedBrowsers({
 
   function isCurrent(browser: RememberedBrowser, now: Date): boolean {
     return usableUntil(browser) > now;
+  }
+
+  /**
+   * Of the user's remembered browsers as stored (the security overview reads them), those still
+   * usable, each with the end the current REMEMBER_BROWSER_DAYS gives it.
+   */
+  function usableBrowsers(browsers: RememberedBrowser[]): RememberedBrowser[] {
+    const now = clock.now();
+    return browsers
+      .filter((browser) => isCurrent(browser, now))
+      .map((browser) => ({ ...browser, expiresAt: usableUntil(browser) }));
   }
 
   /** Remembers the browser the user just passed the second step in. */
@@ -153,20 +166,6 @@ export function createRememberedBrowsers({
     return used.rows[0] ? { status: "remembered", browser: mapBrowserRow(used.rows[0]) } : { status: "not_remembered" };
   }
 
-  /** The user's live remembered browsers, most recently used first. */
-  async function listRememberedBrowsers(userId: number): Promise<RememberedBrowser[]> {
-    const { rows } = await db.query(
-      `SELECT * FROM remembered_browsers WHERE user_id = $1 AND expires_at > $2
-       ORDER BY coalesce(last_used_at, created_at) DESC, id DESC`,
-      [userId, clock.now()],
-    );
-    const now = clock.now();
-    return rows
-      .map(mapBrowserRow)
-      .filter((browser) => isCurrent(browser, now))
-      .map((browser) => ({ ...browser, expiresAt: usableUntil(browser) }));
-  }
-
   /**
    * Forgets the user's remembered browsers (all, or all but `keepIds`), with one audit event when
    * there were any. Pass the transaction of the change that causes it, so both happen together.
@@ -217,5 +216,5 @@ export function createRememberedBrowsers({
     return browser ? { status: "forgotten", browser } : { status: "not_found" };
   }
 
-  return { rememberBrowser, checkRememberedBrowser, listRememberedBrowsers, forgetBrowsers, forgetBrowser };
+  return { rememberBrowser, checkRememberedBrowser, usableBrowsers, forgetBrowsers, forgetBrowser };
 }

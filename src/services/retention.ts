@@ -13,13 +13,29 @@ export const retentionDays = { loginAttempts: 7, phoneChallenges: 7, devOutbox: 
 export const pruneIntervalMs = 15 * 60_000;
 
 export type PruneCounts = Record<
-  "sessions" | "loginAttempts" | "phoneChallenges" | "appEnrolments" | "rateLimits" | "devOutbox" | "rememberedBrowsers",
+  | "sessions"
+  | "loginAttempts"
+  | "phoneChallenges"
+  | "appEnrolments"
+  | "rateLimits"
+  | "devOutbox"
+  | "rememberedBrowsers"
+  | "ipBlocks",
   number
 >;
 
 export type Retention = ReturnType<typeof createRetention>;
 
-export function createRetention({ db, clock }: { db: Database; clock: Clock }) {
+export function createRetention({
+  db,
+  clock,
+  recordEndedIpBlocks,
+}: {
+  db: Database;
+  clock: Clock;
+  /** Closes the login blocks of addresses that are over, each with its audit event (services/login.ts). */
+  recordEndedIpBlocks: () => Promise<number>;
+}) {
   /** Removes what has expired; several instances may run it at once. Returns how many rows went. */
   async function pruneExpiredRecords(): Promise<PruneCounts> {
     const now = clock.now();
@@ -39,6 +55,7 @@ export function createRetention({ db, clock }: { db: Database; clock: Clock }) {
     const appEnrolments = await db.query("DELETE FROM totp_enrolments WHERE expires_at < $1", [now]);
     const devOutbox = await db.query("DELETE FROM phone_outbox WHERE created_at < $1", [daysAgo(retentionDays.devOutbox)]);
     const rememberedBrowsers = await db.query("DELETE FROM remembered_browsers WHERE expires_at < $1", [now]);
+    const ipBlocks = await recordEndedIpBlocks();
     return {
       sessions: sessions.rowCount,
       loginAttempts: loginAttempts.rowCount,
@@ -47,6 +64,7 @@ export function createRetention({ db, clock }: { db: Database; clock: Clock }) {
       rateLimits: rateLimits.rowCount,
       devOutbox: devOutbox.rowCount,
       rememberedBrowsers: rememberedBrowsers.rowCount,
+      ipBlocks,
     };
   }
 

@@ -1,10 +1,35 @@
 import type { Database, Queryable } from "../db/database.js";
+import { mapSignedInUser, type SignedInUser, signedInUserColumns } from "./users.js";
 
-// Sessions are stored by connect-pg-simple in the `session` table; the user id lives in the JSON.
+// Sessions are stored by connect-pg-simple in the `session` table; the user id lives in the JSON,
+// and in the generated, indexed column user_id (migrations/0008_session_user.sql).
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
+/** A stored session as the session store hands it over, with its user (null for a visitor's). */
+export interface LoadedSession {
+  data: Record<string, unknown>;
+  signedIn: SignedInUser | null;
+}
+
 export function createSessionService({ db }: { db: Database }) {
+  /**
+   * Reads a live session and, in the same statement, its user and the user's second factors: a
+   * signed-in page needs nothing else to decide who may see it.
+   */
+  async function findSessionWithUser(sid: string): Promise<LoadedSession | null> {
+    const { rows } = await db.query(
+      `SELECT s.sess, ${signedInUserColumns}
+       FROM session s LEFT JOIN users u ON u.id = s.user_id
+       WHERE s.sid = $1 AND s.expire >= now()`,
+      [sid],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const data = (typeof row.sess === "string" ? JSON.parse(row.sess) : row.sess) as Record<string, unknown>;
+    return { data, signedIn: row.id == null ? null : mapSignedInUser(row) };
+  }
+
   /**
    * Ends every session of the user except the one given (null: all of them). The rows go, and the
    * user's session generation goes up, so that a request still in flight cannot bring its session
@@ -19,18 +44,15 @@ export function createSessionService({ db }: { db: Database }) {
       "UPDATE users SET session_generation = session_generation + 1 WHERE id = $1 RETURNING session_generation",
       [userId],
     );
-    const { rowCount } = await tx.query(
-      `DELETE FROM session WHERE (sess::jsonb ->> 'userId') = $1 AND ($2::text IS NULL OR sid <> $2)`,
-      [String(userId), exceptSessionId],
-    );
+    const { rowCount } = await tx.query("DELETE FROM session WHERE user_id = $1 AND ($2::text IS NULL OR sid <> $2)", [
+      userId,
+      exceptSessionId,
+    ]);
     return { count: rowCount, generation: Number(raised.rows[0]?.session_generation ?? 0) };
   }
 
   async function countUserSessions(userId: number): Promise<number> {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM session WHERE (sess::jsonb ->> 'userId') = $1 AND expire > now()`,
-      [String(userId)],
-    );
+    const { rows } = await db.query("SELECT count(*)::int AS n FROM session WHERE user_id = $1 AND expire > now()", [userId]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -49,5 +71,5 @@ export function createSessionService({ db }: { db: Database }) {
     return rowCount === 1;
   }
 
-  return { invalidateUserSessions, countUserSessions, rewriteStoredSession };
+  return { findSessionWithUser, invalidateUserSessions, countUserSessions, rewriteStoredSession };
 }

@@ -4,6 +4,7 @@ import type { AuditLog, RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.js";
 import type { RememberedBrowsers } from "./remembered-browsers.js";
+import { enrolledFactorColumns, enrolledKindsOf, type MethodKind } from "./two-factor/index.js";
 
 export interface User {
   id: number;
@@ -45,6 +46,19 @@ export const userColumns = `u.id, u.email, u.name, u.role, u.password_hash, u.mu
   to_char(u.date_of_birth, 'YYYY-MM-DD') AS date_of_birth, u.failed_login_count, u.login_blocked_until, u.last_login_at,
   u.created_at, u.disabled_at, u.session_generation`;
 
+/** A user read for a signed-in request: the row and the kinds of second factor set up, in one query. */
+export interface SignedInUser {
+  user: User;
+  factors: MethodKind[];
+}
+
+/** The columns of userColumns plus enrolledFactorColumns, for the user row `u`. */
+export const signedInUserColumns = `${userColumns}, ${enrolledFactorColumns}`;
+
+export function mapSignedInUser(row: Record<string, unknown>): SignedInUser {
+  return { user: mapUserRow(row), factors: enrolledKindsOf(row) };
+}
+
 export interface NewUser {
   email: string;
   name: string;
@@ -79,6 +93,11 @@ export function createUserService({
   async function findUserById(id: number): Promise<User | null> {
     const { rows } = await db.query(`SELECT ${userColumns} FROM users u WHERE u.id = $1`, [id]);
     return rows[0] ? mapUserRow(rows[0]) : null;
+  }
+
+  async function findSignedInUser(id: number): Promise<SignedInUser | null> {
+    const { rows } = await db.query(`SELECT ${signedInUserColumns} FROM users u WHERE u.id = $1`, [id]);
+    return rows[0] ? mapSignedInUser(rows[0]) : null;
   }
 
   async function findUserByEmail(email: string): Promise<User | null> {
@@ -182,6 +201,7 @@ export function createUserService({
 
   return {
     findUserById,
+    findSignedInUser,
     findUserByEmail,
     createUser,
     changePassword,

@@ -7,6 +7,7 @@ import {
   type BrowserKey,
   browserTokenPattern,
   mayRememberBrowsers,
+  type RememberedBrowser,
   type RememberedBrowsers,
 } from "../services/remembered-browsers.js";
 import type { User } from "../services/users.js";
@@ -133,9 +134,10 @@ export function createRememberedBrowserSteps({
   }
 
   /** The user's remembered browsers for the security page, with the one in use here marked. */
-  async function describeForSecurityPage(req: Request, user: User) {
+  /** The security page's part, from the browsers the security overview read. */
+  function describeForSecurityPage(req: Request, user: User, remembered: RememberedBrowser[]) {
     const here = new Set(readBrowserKeys(req).map((key) => key.id));
-    const browsers = (await rememberedBrowsers.listRememberedBrowsers(user.id)).map((browser) => ({
+    const browsers = rememberedBrowsers.usableBrowsers(remembered).map((browser) => ({
       ...browser,
       isThisBrowser: here.has(browser.id),
     }));

@@ -69,6 +69,8 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "login.rate_limited": () => "Login refused: too many failures from one network",
   "browser.remembered": (event) => `${event.details.browser} remembered: no second step there for ${event.details.days} days`,
   "browser.forgotten": (event) => forgottenWords[String(event.details.reason)]?.(event) ?? "Remembered browsers forgotten",
+  "login.ip_blocked": () => "Logins from one network paused after too many failures",
+  "login.ip_block_ended": (event) => `Pause of logins from one network ended (${Number(event.details.refused ?? 0)} refused)`,
   "admin.user_created": () => "Account created by an admin",
   "admin.role_changed": (event) => `Role changed from ${event.details.from} to ${event.details.to}`,
   "admin.user_disabled": () => "Account disabled by an admin",

@@ -7,7 +7,7 @@ import type { Database } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { Clock } from "../services/clock.js";
 import type { SessionService } from "../services/sessions.js";
-import type { User } from "../services/users.js";
+import type { SignedInUser, User } from "../services/users.js";
 
 declare module "express-session" {
   interface SessionData {
@@ -40,6 +40,8 @@ declare global {
     interface Request {
       /** Set when the previous session ran out: the login page says so. */
       sessionExpired?: boolean;
+      /** The session's user and their second factors, read with the session (see createSessionMiddleware). */
+      sessionUser?: SignedInUser;
     }
   }
 }
@@ -54,6 +56,12 @@ export function sessionCookieName(config: Config): string {
   return config.isProduction ? "__Host-portal.sid" : "portal.sid";
 }
 
+// The user read with a session travels to the request on the session's data under this key;
+// express-session copies only the string keys into req.session, so it is never stored back.
+const userOfSession = Symbol("userOfSession");
+
+type LoadedData = session.SessionData & { [userOfSession]?: SignedInUser | null };
+
 export function createSessionMiddleware({
   config,
   db,
@@ -62,14 +70,37 @@ export function createSessionMiddleware({
 }: {
   config: Config;
   db: Database;
+  /** Reads a session together with its user in one statement, and rewrites it in place. */
   sessions: SessionService;
   logger: Logger;
 }): RequestHandler[] {
   const PgStore = connectPgSimple(session);
+  /**
+   * connect-pg-simple writes and deletes the rows; reading one also reads its user and their second
+   * factors, so that a signed-in page needs no statement of its own to know who is asking.
+   */
+  class SessionStore extends PgStore {
+    override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+      sessions.findSessionWithUser(sid).then(
+        (found) => {
+          const data = found ? (Object.assign(found.data, { [userOfSession]: found.signedIn }) as unknown as LoadedData) : null;
+          process.nextTick(callback, null, data);
+        },
+        (error) => process.nextTick(callback, error),
+      );
+    }
+
+    override createSession(req: Request, data: LoadedData) {
+      const signedIn = data[userOfSession];
+      const created = super.createSession(req, data);
+      if (signedIn) req.sessionUser = signedIn;
+      return created;
+    }
+  }
   const load = session({
     name: sessionCookieName(config),
     secret: config.sessionSecret,
-    store: new PgStore({
+    store: new SessionStore({
       pool: db.pool,
       tableName: "session",
       createTableIfMissing: false,

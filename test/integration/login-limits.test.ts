@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import request from "supertest";
+import { type PasswordVerifier, verifyPassword } from "../../src/services/passwords.js";
 import { csrfFrom, logIn, startTestApp, type TestApp } from "../support/app.js";
+import { logStatements } from "../support/statement-log.js";
 
 let t: TestApp;
 before(async () => {
@@ -9,7 +11,10 @@ before(async () => {
 });
 after(() => t.close());
 // Every request here comes from the same loopback address: start each test with a clean count.
-beforeEach(() => t.database.db.query("DELETE FROM rate_limits"));
+beforeEach(async () => {
+  await t.database.db.query("DELETE FROM rate_limits");
+  await t.database.db.query("DELETE FROM login_ip_blocks");
+});
 
 async function attempt(app: TestApp["app"], email: string, password: string, headers: Record<string, string> = {}) {
   const agent = request.agent(app);
@@ -19,6 +24,20 @@ async function attempt(app: TestApp["app"], email: string, password: string, hea
     .set(headers)
     .type("form")
     .send({ email, password, _csrf: csrfFrom(page.text) });
+}
+
+/** The id the next audit event will have (or a later one): events are never deleted. */
+async function nextAuditEventId(): Promise<number> {
+  const { rows } = await t.database.db.query("SELECT coalesce(max(id), 0) + 1 AS id FROM audit_events");
+  return Number(rows[0]!.id);
+}
+
+async function blockEventsSince(firstId: number, type = "login.ip_blocked") {
+  const { rows } = await t.database.db.query(
+    "SELECT event_type, ip, details FROM audit_events WHERE id >= $1 AND event_type = $2 ORDER BY id",
+    [firstId, type],
+  );
+  return rows as { event_type: string; ip: string; details: Record<string, unknown> }[];
 }
 
 describe("per-account delay", () => {
@@ -55,6 +74,7 @@ describe("per-IP limit", () => {
     // A separate app instance that trusts no proxy: the socket address is what counts.
     const other = await startTestApp({ database: t.database });
     const user = await other.createUser("patient");
+    const firstEvent = await nextAuditEventId();
     for (let i = 0; i < 10; i += 1) {
       const response = await attempt(other.app, `nobody${i}@example.test`, "wrong password guess", {
         "X-Forwarded-For": `203.0.113.${i}`,
@@ -65,10 +85,9 @@ describe("per-IP limit", () => {
     assert.equal(blocked.status, 429, "a spoofed X-Forwarded-For does not reset the count");
     assert.match(blocked.text, /try again after/);
     assert.ok(Number(blocked.headers["retry-after"]) > 14 * 60);
-    const { rows } = await t.database.db.query(
-      "SELECT count(*)::int AS n FROM audit_events WHERE event_type = 'login.rate_limited'",
-    );
-    assert.ok(Number(rows[0]!.n) >= 1);
+    const blocks = await blockEventsSince(firstEvent);
+    assert.equal(blocks.length, 1, "the start of the block is recorded once, with its end");
+    assert.equal(new Date(String(blocks[0]!.details.until)).getTime(), other.clock.now().getTime() + 15 * 60_000);
   });
 
   test("behind a trusted proxy, clients are told apart by X-Forwarded-For", async () => {
@@ -81,6 +100,198 @@ describe("per-IP limit", () => {
     assert.equal((await attempt(proxied.app, user.email, user.password, { "X-Forwarded-For": "203.0.113.51" })).status, 303);
   });
 });
+
+describe("a flood from a blocked address", () => {
+  test("is refused before the session is read: one statement each, no audit row, a page that says when", async () => {
+    const log = logStatements(t.database.db);
+    const verifier = observedVerifier();
+    const flooded = await startTestApp({ database: { ...t.database, db: log.db }, verifyPassword: verifier.verify });
+    const user = await flooded.createUser("patient");
+    // The attacker also holds a signed-in session: it is not even read.
+    const { agent } = await flooded.logIn(user);
+    const firstEvent = await nextAuditEventId();
+    for (let i = 0; i < 10; i += 1) {
+      assert.equal((await attempt(flooded.app, `nobody${i}@example.test`, "wrong password guess")).status, 401);
+    }
+    const starting = await attempt(flooded.app, user.email, user.password);
+    assert.equal(starting.status, 429, "the 11th try starts the block");
+    const until = new Date(flooded.clock.now().getTime() + 15 * 60_000);
+    const sessionsBefore = await countRows("session");
+    const auditBefore = await countRows("audit_events");
+    const comparisonsBefore = verifier.calls;
+    log.clear();
+
+    const flood = 30;
+    const refused = await Promise.all(
+      Array.from({ length: flood }, () =>
+        agent.post("/login").type("form").send({ email: user.email, password: user.password, _csrf: "x" }),
+      ),
+    );
+    for (const response of refused) {
+      assert.equal(response.status, 429);
+      assert.equal(response.headers["retry-after"], String(15 * 60));
+      assert.equal(response.headers["set-cookie"], undefined, "no cookie, no session");
+    }
+    const page = refused[0]!.text;
+    assert.match(page, /too many failed logins from your network/);
+    assert.match(page, new RegExp(`try again after <strong><time datetime="${until.toISOString()}">`));
+
+    assert.equal(verifier.calls, comparisonsBefore, "no password checked");
+    assert.equal(log.statements.length, flood, "one statement per refused login");
+    for (const statement of log.statements) assert.match(statement.sql, /^UPDATE login_ip_blocks SET refused = refused \+ 1/);
+    assert.equal(await countRows("audit_events"), auditBefore, "no audit row per refused login");
+    assert.equal(await countRows("session"), sessionsBefore, "no session row");
+    assert.equal((await blockEventsSince(firstEvent)).length, 1, "one event for the start of the block");
+
+    // The count is recorded once the block is over (by the pruning job), in one event.
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 0, "not while the block lasts");
+    flooded.clock.advanceMinutes(15);
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 1);
+    const ended = await blockEventsSince(firstEvent, "login.ip_block_ended");
+    assert.equal(ended.length, 1);
+    assert.equal(ended[0]!.details.refused, flood);
+    assert.equal(ended[0]!.details.until, until.toISOString());
+    assert.equal(ended[0]!.ip, (await blockEventsSince(firstEvent))[0]!.ip, "for the same address");
+    assert.equal((await flooded.services.retention.pruneExpiredRecords()).ipBlocks, 0, "recorded once");
+  });
+});
+
+/**
+ * The real bcrypt comparison, observed: how many ran, how many at once at most, and (when held)
+ * each waits until the test releases it, so a burst can be answered while checks are under way.
+ */
+function observedVerifier() {
+  let running = 0;
+  let calls = 0;
+  let mostAtOnce = 0;
+  let held: Promise<void> | null = null;
+  let release: () => void = () => undefined;
+  let onEnter: (() => void)[] = [];
+  const verify: PasswordVerifier = async (password, hash) => {
+    calls += 1;
+    running += 1;
+    mostAtOnce = Math.max(mostAtOnce, running);
+    for (const entered of onEnter) entered();
+    onEnter = [];
+    try {
+      if (held) await held;
+      return await verifyPassword(password, hash);
+    } finally {
+      running -= 1;
+    }
+  };
+  return {
+    verify,
+    hold() {
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
+    },
+    release() {
+      held = null;
+      release();
+    },
+    /** Resolves when the next comparison starts. */
+    nextStart: () => new Promise<void>((resolve) => onEnter.push(resolve)),
+    get calls() {
+      return calls;
+    },
+    get mostAtOnce() {
+      return mostAtOnce;
+    },
+  };
+}
+
+describe("admission control for password checks", () => {
+  async function limitedApp(env: Record<string, string>) {
+    const verifier = observedVerifier();
+    const app = await startTestApp({ database: t.database, env, verifyPassword: verifier.verify });
+    const user = await app.createUser("patient");
+    const agent = request.agent(app.app);
+    const csrf = csrfFrom((await agent.get("/login")).text);
+    const post = (email: string) =>
+      agent.post("/login").type("form").send({ email, password: "wrong password guess", _csrf: csrf });
+    return { verifier, user, post };
+  }
+
+  test("with room for one check and one waiting, the rest of a burst is told the portal is busy", async () => {
+    const { verifier, user, post } = await limitedApp({ PASSWORD_CHECK_CONCURRENCY: "1", PASSWORD_CHECK_QUEUE: "1" });
+    const firstEvent = await nextAuditEventId();
+    const burst = 8;
+    verifier.hold();
+    let answered = 0;
+    let busyAnswered: () => void = () => undefined;
+    const allBusyAnswered = new Promise<void>((resolve) => {
+      busyAnswered = resolve;
+    });
+    // Unknown emails and a known one with a wrong password, all at once.
+    const responses = Array.from({ length: burst }, (_, i) =>
+      post(i % 2 === 0 ? user.email : `nobody${i}@example.test`).then((response) => {
+        answered += 1;
+        if (answered === burst - 2) busyAnswered();
+        return response;
+      }),
+    );
+    // The check that runs and the one that waits are held; all the others are answered meanwhile.
+    await allBusyAnswered;
+    verifier.release();
+    const done = await Promise.all(responses);
+
+    const busy = done.filter((response) => response.status === 503);
+    assert.equal(busy.length, burst - 2);
+    assert.equal(done.filter((response) => response.status === 401).length, 2, "one checked at once, one after it");
+    for (const response of busy) {
+      assert.equal(response.headers["retry-after"], "5");
+      assert.match(response.text, /The portal is busy: many passwords are being checked right now/);
+      assert.match(response.text, /name="password"/, "the login form, ready to send again");
+    }
+    assert.equal(verifier.mostAtOnce, 1, "never two comparisons at once");
+    assert.equal(verifier.calls, 2);
+    const failures = await blockEventsSince(firstEvent, "login.failed");
+    assert.equal(failures.length, 2, "a busy answer counts no failed login");
+    const { rows } = await t.database.db.query("SELECT points FROM rate_limits WHERE key LIKE 'login-ip:%'");
+    assert.equal(Number(rows[0]!.points), 2, "nor a try against the address");
+  });
+
+  test("an unknown email waits for the same turn as a wrong password", async () => {
+    const { verifier, user, post } = await limitedApp({ PASSWORD_CHECK_CONCURRENCY: "1", PASSWORD_CHECK_QUEUE: "0" });
+    for (const [first, second] of [
+      [user.email, "nobody@example.test"],
+      ["nobody@example.test", user.email],
+    ] as const) {
+      verifier.hold();
+      const started = verifier.nextStart();
+      const running = post(first).then((response) => response);
+      await started;
+      assert.equal((await post(second)).status, 503, `${second} is busy while ${first} is checked`);
+      verifier.release();
+      assert.equal((await running).status, 401);
+    }
+    assert.equal(verifier.calls, 2, "each checked login, known or not, made one comparison");
+  });
+
+  test("a check waits for its turn only PASSWORD_CHECK_WAIT_MS, then is told the portal is busy", async () => {
+    const { verifier, user, post } = await limitedApp({
+      PASSWORD_CHECK_CONCURRENCY: "1",
+      PASSWORD_CHECK_QUEUE: "1",
+      PASSWORD_CHECK_WAIT_MS: "50",
+    });
+    verifier.hold();
+    const started = verifier.nextStart();
+    const running = post(user.email).then((response) => response);
+    await started;
+    const waited = await post("nobody@example.test");
+    assert.equal(waited.status, 503, "given up while waiting");
+    assert.equal(verifier.calls, 1, "and never checked");
+    verifier.release();
+    assert.equal((await running).status, 401);
+  });
+});
+
+async function countRows(table: "session" | "audit_events"): Promise<number> {
+  const { rows } = await t.database.db.query(`SELECT count(*)::int AS n FROM ${table}`);
+  return Number(rows[0]!.n);
+}
 
 describe("production cookie", () => {
   test("is Secure with the __Host- prefix", async () => {

@@ -3,9 +3,11 @@ import { after, before, test } from "node:test";
 import express from "express";
 import { pino } from "pino";
 import request from "supertest";
+import { createSessionService } from "../../src/services/sessions.js";
 import { createErrorHandler } from "../../src/web/middleware/errors.js";
 import { createSessionMiddleware } from "../../src/web/session.js";
 import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp } from "../support/app.js";
+import { logStatements } from "../support/statement-log.js";
 
 let t: TestApp;
 
@@ -176,4 +178,42 @@ test("pruning removes expired sessions, old login attempts and challenges, and k
     auditBefore,
     "audit events are kept",
   );
+});
+
+test("a user's sessions are counted and ended through an index on their user, not by reading every session", async () => {
+  const user = await t.createUser("patient");
+  const other = await t.createUser("patient");
+  // Rows as the session store writes them: the user id is only in the JSON.
+  for (const [sid, userId] of [
+    ["kept-session", user.id],
+    ["other-session", user.id],
+    ["another-user", other.id],
+  ] as const) {
+    await t.database.db.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2, now() + interval '1 hour')", [
+      sid,
+      JSON.stringify({ cookie: { path: "/" }, userId, stage: "complete" }),
+    ]);
+  }
+  const kept = "kept-session";
+  const log = logStatements(t.database.db);
+  const sessions = createSessionService({ db: log.db });
+
+  assert.equal(await sessions.countUserSessions(user.id), 2);
+  assert.equal((await sessions.invalidateUserSessions(user.id, kept)).count, 1, "the other session of the user ends");
+  assert.equal(await sessions.countUserSessions(user.id), 1);
+  assert.equal(await sessions.countUserSessions(other.id), 1, "another user's session is left alone");
+
+  // How PostgreSQL runs each statement that read or changed the session table, with sequential
+  // scans made as costly as it allows: a query that cannot use an index still scans.
+  const onSessions = log.statements.filter((statement) => /\bsession\b/.test(statement.sql));
+  assert.ok(onSessions.length >= 3);
+  for (const statement of onSessions) {
+    const plan = await t.database.db.transaction(async (tx) => {
+      await tx.query("SET LOCAL enable_seqscan = off");
+      const { rows } = await tx.query(`EXPLAIN ${statement.sql}`, statement.params);
+      return rows.map((row) => String(Object.values(row)[0])).join("\n");
+    });
+    assert.doesNotMatch(plan, /Seq Scan on session/, `${statement.sql}\n${plan}`);
+    assert.match(plan, /session_user_id/, plan);
+  }
 });

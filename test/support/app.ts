@@ -8,6 +8,7 @@ import type { Role } from "../../src/config.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import type { Services } from "../../src/services/index.js";
+import type { PasswordVerifier } from "../../src/services/passwords.js";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import type { User } from "../../src/services/users.js";
 import { FakeClock } from "./clock.js";
@@ -26,6 +27,10 @@ export function createTestConfig(overrides: Record<string, string> = {}): Config
       PHONE_GATEWAY: "outbox",
       LOG_LEVEL: "silent",
       DATA_DIR: mkdtempSync(path.join(tmpdir(), "portal-test-")),
+      // Room for the parallel bursts that test the limits; the admission test sets its own.
+      PASSWORD_CHECK_CONCURRENCY: "4",
+      PASSWORD_CHECK_QUEUE: "100",
+      PASSWORD_CHECK_WAIT_MS: "60000",
       ...overrides,
     },
     () => undefined,
@@ -54,11 +59,19 @@ export interface TestApp {
 
 let userCounter = 0;
 
-export async function startTestApp(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { env?: Record<string, string>; database?: TestDatabase; verifyPassword?: PasswordVerifier } = {},
+): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
   const config = createTestConfig(options.env);
   const clock = new FakeClock();
-  const { app, services } = createApp({ config, db: database.db, clock, logger: pino({ level: "silent" }) });
+  const { app, services } = createApp({
+    config,
+    db: database.db,
+    clock,
+    logger: pino({ level: "silent" }),
+    verifyPassword: options.verifyPassword,
+  });
 
   async function enrolApp(user: { id: number; email: string }): Promise<string> {
     const { enrolment } = await services.totp.startAppEnrolment(user, true);

@@ -74,3 +74,30 @@ test("a process clock far from the database's is reported", async () => {
   assert.match(describeClockSkew(95) ?? "", /95 s ahead of the database server's/);
   assert.match(describeClockSkew(-120) ?? "", /120 s behind/);
 });
+
+test("templates are kept compiled unless VIEW_CACHE=false (as npm run dev sets)", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "portal-config-"));
+  assert.equal(loadConfig({ DATA_DIR: dataDir }, quiet).viewCache, true);
+  assert.equal(loadConfig({ DATA_DIR: dataDir, VIEW_CACHE: "false" }, quiet).viewCache, false);
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, VIEW_CACHE: "no" }, quiet), /VIEW_CACHE must be true or false/);
+  const scripts = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).scripts;
+  assert.match(scripts.dev, /\bVIEW_CACHE=false\b/);
+  assert.doesNotMatch(scripts.start, /VIEW_CACHE/);
+});
+
+test("password checks at once leave a core for the pages by default, with a queue twice as long", async () => {
+  const { availableParallelism } = await import("node:os");
+  const dataDir = mkdtempSync(path.join(tmpdir(), "portal-config-"));
+  const cores = availableParallelism();
+  assert.deepEqual(loadConfig({ DATA_DIR: dataDir }, quiet).passwordChecks, {
+    concurrency: Math.max(1, cores - 1),
+    queueLength: 2 * Math.max(1, cores - 1),
+    maxWaitMs: 3000,
+  });
+  assert.deepEqual(
+    loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "3", PASSWORD_CHECK_WAIT_MS: "500" }, quiet).passwordChecks,
+    { concurrency: 3, queueLength: 6, maxWaitMs: 500 },
+  );
+  assert.equal(loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_QUEUE: "0" }, quiet).passwordChecks.queueLength, 0);
+  assert.throws(() => loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "0" }, quiet), /PASSWORD_CHECK_CONCURRENCY/);
+});

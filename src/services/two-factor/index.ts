@@ -30,6 +30,29 @@ export type VerifyResult =
   /** The attempt is over (expired, voided, denied, or not this user's). */
   | { status: "invalid_attempt" };
 
+/**
+ * Which factors the user in the row `u` has set up, as columns read together with the user in one
+ * query (the per-method isEnrolled takes a query each). A factor stored in a new table must be
+ * added here too.
+ */
+export const enrolledFactorColumns = `EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id) AS has_app,
+  EXISTS (SELECT 1 FROM phone_factors p WHERE p.user_id = u.id) AS has_phone,
+  EXISTS (SELECT 1 FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS has_recovery_codes`;
+
+/** The kinds of factor a row read with enrolledFactorColumns has: a phone gives both SMS and call. */
+export function enrolledKindsOf(row: Record<string, unknown>): MethodKind[] {
+  const kinds: MethodKind[] = [];
+  if (row.has_phone === true) kinds.push("sms", "call");
+  if (row.has_app === true) kinds.push("app");
+  if (row.has_recovery_codes === true) kinds.push("recovery");
+  return kinds;
+}
+
+/** Whether these factors include a real second factor (recovery codes alone do not count). */
+export function includesSecondFactor(kinds: readonly MethodKind[]): boolean {
+  return kinds.some((kind) => kind !== "recovery");
+}
+
 function mapAttempt(row: Record<string, unknown>): LoginAttempt {
   return {
     id: row.id as string,
@@ -64,16 +87,25 @@ export function createTwoFactorService({
     return byKind.get(kind as MethodKind);
   }
 
+  /** Which kinds of factor the user has set up, in one query. */
+  async function findEnrolledKinds(userId: number): Promise<MethodKind[]> {
+    const { rows } = await db.query(`SELECT ${enrolledFactorColumns} FROM users u WHERE u.id = $1`, [userId]);
+    return rows[0] ? enrolledKindsOf(rows[0]) : [];
+  }
+
+  /** The methods of these kinds, in the order of the method-choice page. */
+  function methodsOf(kinds: readonly MethodKind[]): SecondFactorMethod[] {
+    return methods.filter((method) => kinds.includes(method.kind));
+  }
+
   /** The methods this user can log in with (recovery codes included when any are left). */
   async function listEnrolledMethods(userId: number): Promise<SecondFactorMethod[]> {
-    const enrolled: SecondFactorMethod[] = [];
-    for (const method of methods) if (await method.isEnrolled(userId)) enrolled.push(method);
-    return enrolled;
+    return methodsOf(await findEnrolledKinds(userId));
   }
 
   /** Whether the user has a real second factor (recovery codes alone do not count). */
   async function hasSecondFactor(userId: number): Promise<boolean> {
-    return (await listEnrolledMethods(userId)).some((method) => method.kind !== "recovery");
+    return includesSecondFactor(await findEnrolledKinds(userId));
   }
 
   async function beginLoginAttempt(userId: number): Promise<string> {
@@ -375,6 +407,7 @@ export function createTwoFactorService({
   return {
     methods,
     findMethod,
+    methodsOf,
     listEnrolledMethods,
     hasSecondFactor,
     beginLoginAttempt,

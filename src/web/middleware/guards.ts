@@ -3,7 +3,7 @@ import type { Config, Role } from "../../config.js";
 import type { Clock } from "../../services/clock.js";
 import { ForbiddenError } from "../../services/errors.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
-import type { TwoFactorService } from "../../services/two-factor/index.js";
+import { includesSecondFactor, type MethodKind } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
 import { regenerateSession, saveSession, sessionCookieName } from "../session.js";
@@ -14,11 +14,13 @@ declare global {
     interface Request {
       /** The signed-in user, loaded fresh from the database on every request. */
       user?: User;
+      /** The kinds of second factor the signed-in user has set up, read with the user. */
+      userFactors?: MethodKind[];
     }
   }
 }
 
-export function createGuards({ users, twoFactor, config }: { users: UserService; twoFactor: TwoFactorService; config: Config }) {
+export function createGuards({ users, config }: { users: UserService; config: Config }) {
   /** Lets through only a fully signed-in, enabled user; everything else goes to the right step. */
   const requireUser: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     res.set("Cache-Control", "no-store");
@@ -32,19 +34,22 @@ export function createGuards({ users, twoFactor, config }: { users: UserService;
     if (current.stage === "password") return res.redirect("/login/2fa");
     if (current.stage === "enrol") return res.redirect("/enrol");
     if (current.stage !== "complete") return res.redirect("/login");
-    const user = await users.findUserById(current.userId);
+    // Read with the session (one statement for both); a session started during this request is read here.
+    const signedIn = req.sessionUser?.user.id === current.userId ? req.sessionUser : await users.findSignedInUser(current.userId);
+    const user = signedIn?.user;
     const isRevoked = !!user && (current.generation ?? 0) !== user.sessionGeneration;
-    if (!user || user.disabledAt || isRevoked) {
+    if (!signedIn || !user || user.disabledAt || isRevoked) {
       await regenerateSession(req);
       return res.redirect("/login?ended=1");
     }
     // A role that now requires a second factor (an admin changed it) takes effect at once.
-    if (isSecondFactorRequired(user.role, config) && !(await twoFactor.hasSecondFactor(user.id))) {
+    if (isSecondFactorRequired(user.role, config) && !includesSecondFactor(signedIn.factors)) {
       current.stage = "enrol";
       await saveSession(req);
       return res.redirect("/enrol");
     }
     req.user = user;
+    req.userFactors = signedIn.factors;
     res.locals.user = user;
     // A password set by an admin must be replaced before anything else.
     if (user.mustChangePassword && !req.originalUrl.startsWith("/account/password")) return res.redirect("/account/password");

@@ -6,6 +6,7 @@ import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
+import type { SecurityOverviews } from "../../services/security-overview.js";
 import type { SessionService } from "../../services/sessions.js";
 import type { MethodKind, TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
@@ -23,6 +24,7 @@ import { saveSession, takeNotice } from "../session.js";
 import { findPendingAction, takePendingAction } from "../step-up.js";
 import { formatClock, formatIp } from "../view-helpers.js";
 import { appEnrolmentRoutes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
+import { markBusy, passwordChecksBusyMessage } from "./auth.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
@@ -53,6 +55,7 @@ export interface AccountDeps {
   twoFactor: TwoFactorService;
   recoveryCodes: RecoveryCodes;
   rememberedBrowserSteps: RememberedBrowserSteps;
+  securityOverviews: SecurityOverviews;
 }
 
 // Steps inside one login, which "Logged in (…)" already tells.
@@ -62,14 +65,15 @@ const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2
 const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
 
 /** Which second method to suggest as a back-up to a user with exactly one. */
-async function findBackupSuggestion(
-  { twoFactor }: Pick<AccountDeps, "twoFactor">,
-  user: User,
-): Promise<{ href: string; words: string; why: string } | null> {
+async function findBackupSuggestion({ twoFactor }: Pick<AccountDeps, "twoFactor">, user: User) {
   const kinds = (await twoFactor.listEnrolledMethods(user.id)).map((method) => method.kind);
-  if (kinds.includes("app") && !kinds.includes("sms"))
+  return backupSuggestionFor(kinds.includes("app"), kinds.includes("sms"));
+}
+
+function backupSuggestionFor(hasApp: boolean, hasPhone: boolean): { href: string; words: string; why: string } | null {
+  if (hasApp && !hasPhone)
     return { href: "/account/2fa/phone", words: "Add your phone as a back-up", why: "so you can still log in without the app." };
-  if (kinds.includes("sms") && !kinds.includes("app"))
+  if (hasPhone && !hasApp)
     return {
       href: "/account/2fa/app",
       words: "Add an authenticator app as a back-up",
@@ -90,7 +94,19 @@ const newCodesShownForMs = 30 * 60_000;
 
 /** The signed-in user's own security settings. Mounted behind requireUser. */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, users, sessions, totp, twoFactor, recoveryCodes, phone, login, rememberedBrowserSteps } = deps;
+  const {
+    config,
+    clock,
+    audit,
+    users,
+    sessions,
+    twoFactor,
+    recoveryCodes,
+    phone,
+    login,
+    rememberedBrowserSteps,
+    securityOverviews,
+  } = deps;
   const router = Router();
   const resumableActions: Record<string, ResumableAction> = {};
   const stepUp = requireRecentAuthentication(clock);
@@ -114,22 +130,24 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.get("/security", async (req, res) => {
     const user = req.user!;
-    const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
-    const events = await audit.listEventsForUser(user.id, 20, hiddenSecurityEvents);
+    const overview = await securityOverviews.findSecurityOverview(user.id, {
+      eventLimit: 20,
+      hiddenEventTypes: hiddenSecurityEvents,
+    });
+    const { appEnrolledAt, phone: verifiedPhone, lastLoginMethod, events } = overview;
     renderPage(res, "account/security", {
       title: "Security settings",
       notice: takeNotice(req),
-      app: await totp.findEnrolledApp(user.id),
-      phone: await phone.findVerifiedPhone(user.id),
-      backupSuggestion: await findBackupSuggestion(deps, user),
-      recoveryCodesLeft: await recoveryCodes.countRemainingCodes(user.id),
-      hasSecondFactor: factors.length > 0,
-      defaultMethod: await twoFactor.findLastUsedMethod(user.id),
+      app: appEnrolledAt ? { enrolledAt: appEnrolledAt } : null,
+      phone: verifiedPhone,
+      backupSuggestion: backupSuggestionFor(!!appEnrolledAt, !!verifiedPhone),
+      recoveryCodesLeft: overview.recoveryCodesLeft,
+      hasSecondFactor: !!appEnrolledAt || !!verifiedPhone,
+      defaultMethod: lastLoginMethod ? twoFactor.findMethod(lastLoginMethod) : null,
       // The last factor of a user who must have one cannot be removed.
-      canRemoveLastFactor:
-        !isSecondFactorRequired(user.role, config) || new Set(factors.map((f) => (f.kind === "app" ? "app" : "phone"))).size > 1,
-      otherSessions: Math.max(0, (await sessions.countUserSessions(user.id)) - 1),
-      remembered: await rememberedBrowserSteps.describeForSecurityPage(req, user),
+      canRemoveLastFactor: !isSecondFactorRequired(user.role, config) || (!!appEnrolledAt && !!verifiedPhone),
+      otherSessions: Math.max(0, overview.sessionCount - 1),
+      remembered: rememberedBrowserSteps.describeForSecurityPage(req, user, overview.rememberedBrowsers),
       events: events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
@@ -218,6 +236,7 @@ export function accountRoutes(deps: AccountDeps) {
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.formError, 400);
     const passwordCheck = await login.checkPasswordLimited(user, parsed.data.password);
+    if (passwordCheck === "busy") return renderConfirm(req, res, next, passwordChecksBusyMessage, markBusy(res));
     if (passwordCheck !== "ok") {
       await audit.recordEvent(
         {
@@ -291,7 +310,9 @@ export function accountRoutes(deps: AccountDeps) {
       );
     const parsed = parseForm(passwordForm, req.body);
     if (!parsed.ok) return again(parsed.field, parsed.error);
-    if ((await login.checkPasswordLimited(user, parsed.data.current)) !== "ok") {
+    const passwordCheck = await login.checkPasswordLimited(user, parsed.data.current);
+    if (passwordCheck === "busy") return again("current", passwordChecksBusyMessage, markBusy(res));
+    if (passwordCheck !== "ok") {
       return again(
         "current",
         "Your current password is not right. After several wrong passwords you must wait a few minutes.",

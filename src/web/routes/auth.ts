@@ -1,4 +1,4 @@
-import { type Request, Router } from "express";
+import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -23,6 +23,29 @@ const loginForm = z.object({
 
 export const invalidLoginMessage =
   "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
+
+export const passwordChecksBusyMessage =
+  "The portal is busy: many passwords are being checked right now, so yours was not. Please try again in a moment.";
+
+/** The answer when the password checks are full (see services/password-checks.ts): 503 with Retry-After. */
+export function markBusy(res: Response): number {
+  res.set("Retry-After", "5");
+  return 503;
+}
+
+const addressBlockedMessage = "There were too many failed logins from your network. For your safety, logging in is paused.";
+
+/**
+ * Mounted for POST /login before the session middleware: a login from a blocked address gets the
+ * 429 page without a session being read, a password checked or an audit row written (the block
+ * counts it). The page says when to try again.
+ */
+export function refuseBlockedLogins({ login }: { login: LoginService }): RequestHandler {
+  return async (req, _res, next) => {
+    const retryAt = await login.refuseBlockedAddress(requestContext(req).ip ?? "unknown");
+    next(retryAt ? new HttpError(429, addressBlockedMessage, { retryAt }) : undefined);
+  };
+}
 
 /** Why the visitor is on the login page, when they did not come of their own accord. */
 function loginPageNotice(req: Request): string | null {
@@ -71,9 +94,11 @@ export function authRoutes({
     }
     const result = await login.logInWithPassword(parsed.data.email, parsed.data.password, requestContext(req));
     if (!result.ok && result.reason === "rate_limited") {
-      throw new HttpError(429, "There were too many failed logins from your network. For your safety, logging in is paused.", {
-        retryAt: result.retryAt,
-      });
+      throw new HttpError(429, addressBlockedMessage, { retryAt: result.retryAt });
+    }
+    if (!result.ok && result.reason === "busy") {
+      const status = markBusy(res);
+      return renderPage(res, "auth/login", { title: "Log in", email, error: passwordChecksBusyMessage, notice: null }, status);
     }
     if (!result.ok) {
       return renderPage(

@@ -1,6 +1,6 @@
 import { type RequestHandler, Router } from "express";
 import { NotFoundError } from "../../services/errors.js";
-import type { TwoFactorService } from "../../services/two-factor/index.js";
+import { includesSecondFactor } from "../../services/two-factor/index.js";
 import type { UserService } from "../../services/users.js";
 import { renderPage } from "../render.js";
 import { takeNotice } from "../session.js";
@@ -11,13 +11,13 @@ export const homeRedirect: RequestHandler = (req, res) => {
   res.redirect(role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient");
 };
 
-export function patientRoutes({ users, twoFactor }: { users: UserService; twoFactor: TwoFactorService }) {
+export function patientRoutes({ users }: { users: UserService }) {
   const router = Router();
   router.get("/", async (req, res) => {
     const patient = req.user!;
     const doctors = await users.listDoctorsOfPatient(patient.id);
     // Patients are invited, never forced, to set up two-step login.
-    const showTwoFactorInvite = !req.session.twoFactorInviteDismissed && !(await twoFactor.hasSecondFactor(patient.id));
+    const showTwoFactorInvite = !req.session.twoFactorInviteDismissed && !includesSecondFactor(req.userFactors ?? []);
     renderPage(res, "home/patient", { title: "Your page", doctors, showTwoFactorInvite, notice: takeNotice(req) });
   });
   return router;
