@@ -18,8 +18,11 @@ declare module "express-session" {
     pendingAction: PendingAction;
     /** Where the user was going when the login began (the login form's `next`). */
     returnTo: string;
-    /** New recovery codes, until the user says they saved them; shown by GET /account/recovery-codes/new. */
-    newRecoveryCodes: { codes: string[]; createdAt: number; continueTo: string };
+    /**
+     * New recovery codes (encrypted, see showNewRecoveryCodes), until the user says they saved
+     * them; shown by GET /account/recovery-codes/new.
+     */
+    newRecoveryCodes: { sealed: string; createdAt: number; continueTo: string };
   }
 }
 

@@ -125,6 +125,10 @@ describe("enrolment", () => {
     assert.equal(codes.length, 10);
     assert.equal(new Set(codes).size, 10);
     assert.match(shown.text, /download="recovery-codes.txt"/);
+    const stored = await t.database.db.query<{ sess: string }>("SELECT sess::text AS sess FROM session");
+    for (const code of codes) {
+      assert.ok(!stored.rows.some((row) => row.sess.includes(code)), "new recovery codes are kept in the session only encrypted");
+    }
     assert.match(shown.text, /I have saved these codes/);
     assert.equal(await t.services.twoFactor.hasSecondFactor(user.id), true);
     const types = await auditTypes(user.id);

@@ -23,7 +23,7 @@ import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
 import { findPendingAction, takePendingAction } from "../step-up.js";
 import { formatClock, formatIp } from "../view-helpers.js";
-import { appEnrolmentRoutes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
+import { appEnrolmentRoutes, readNewRecoveryCodes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
 import { markBusy, passwordChecksBusyMessage } from "./auth.js";
 import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
@@ -440,7 +440,7 @@ export function accountRoutes(deps: AccountDeps) {
       { type: "2fa.recovery_codes_regenerated", actorUserId: user.id, subjectUserId: user.id },
       requestContext(req),
     );
-    await showNewRecoveryCodes(req, res, codes, clock.now().getTime(), "/account/security");
+    await showNewRecoveryCodes(req, res, { codes, now: clock.now().getTime(), continueTo: "/account/security", config });
   }
 
   router.post("/recovery-codes", requireRecentAuthentication(clock, "/account/recovery-codes"), regenerateCodes);
@@ -448,9 +448,10 @@ export function accountRoutes(deps: AccountDeps) {
   // The new codes, shown by a GET (a reload shows them again) until the user says they saved them.
   router.get("/recovery-codes/new", (req, res) => {
     const fresh = req.session.newRecoveryCodes;
-    if (!fresh || clock.now().getTime() - fresh.createdAt > newCodesShownForMs)
+    const codes = readNewRecoveryCodes(req, config);
+    if (!fresh || !codes || clock.now().getTime() - fresh.createdAt > newCodesShownForMs)
       return res.redirect(303, "/account/recovery-codes");
-    renderNewRecoveryCodes(res, req.user!, fresh.codes, config.portalName);
+    renderNewRecoveryCodes(res, req.user!, codes, config.portalName);
   });
 
   router.post("/recovery-codes/saved", async (req, res) => {

@@ -1,7 +1,9 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
+import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
+import { decryptSecret, encryptSecret } from "../../services/secret-box.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
@@ -18,6 +20,7 @@ const codeForm = z.object({
 });
 
 export interface AppEnrolmentDeps {
+  config: Config;
   clock: Clock;
   totp: TotpFactor;
   twoFactor: TwoFactorService;
@@ -45,13 +48,32 @@ export function renderNewRecoveryCodes(res: Response, user: User, codes: string[
 /**
  * Keeps a new set of recovery codes in the session and sends the browser to the page that shows
  * them (post/redirect/get): a reload shows them again, and no form is sent twice. They stay until
- * the user says they saved them.
+ * the user says they saved them, encrypted under APP_ENCRYPTION_KEY like the app secrets: the
+ * database keeps recovery codes only as hashes, and the session table is no exception.
  */
-export async function showNewRecoveryCodes(req: Request, res: Response, codes: string[], now: number, continueTo: string) {
-  req.session.newRecoveryCodes = { codes, createdAt: now, continueTo };
+export async function showNewRecoveryCodes(
+  req: Request,
+  res: Response,
+  { codes, now, continueTo, config }: { codes: string[]; now: number; continueTo: string; config: Config },
+) {
+  const sealed = encryptSecret(JSON.stringify(codes), config.encryptionKey, newCodesPurpose(req.user!.id));
+  req.session.newRecoveryCodes = { sealed, createdAt: now, continueTo };
   await saveSession(req);
   res.redirect(303, "/account/recovery-codes/new");
 }
+
+/** The new recovery codes kept in the session, or null when there are none (or they cannot be read). */
+export function readNewRecoveryCodes(req: Request, config: Config): string[] | null {
+  const kept = req.session.newRecoveryCodes;
+  if (!kept?.sealed) return null;
+  try {
+    return JSON.parse(decryptSecret(kept.sealed, config.encryptionKey, newCodesPurpose(req.user!.id)).toString("utf8"));
+  } catch {
+    return null;
+  }
+}
+
+const newCodesPurpose = (userId: number) => `new-recovery-codes:${userId}`;
 
 /**
  * After a new factor works: the first factor comes with recovery codes, shown once (and so does
@@ -59,7 +81,7 @@ export async function showNewRecoveryCodes(req: Request, res: Response, codes: s
  * where the user was going (their home page unless the login said otherwise), not to settings.
  */
 export async function finishEnrolment(
-  { recoveryCodes, audit, clock }: Pick<AppEnrolmentDeps, "recoveryCodes" | "audit" | "clock">,
+  { recoveryCodes, audit, clock, config }: Pick<AppEnrolmentDeps, "recoveryCodes" | "audit" | "clock" | "config">,
   req: Request,
   res: Response,
   { hadFactor, notice, isForced }: { hadFactor: boolean; notice: string; isForced: boolean },
@@ -72,7 +94,7 @@ export async function finishEnrolment(
       { type: "2fa.recovery_codes_generated", actorUserId: user.id, subjectUserId: user.id },
       requestContext(req),
     );
-    return showNewRecoveryCodes(req, res, codes, clock.now().getTime(), continueTo);
+    return showNewRecoveryCodes(req, res, { codes, now: clock.now().getTime(), continueTo, config });
   }
   req.session.notice = notice;
   await saveSession(req);
@@ -85,7 +107,7 @@ export async function finishEnrolment(
  * `onEnrolled` runs after the app became the user's factor (e.g. to finish a forced enrolment).
  */
 export function appEnrolmentRoutes(
-  { clock, totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
+  { config, clock, totp, twoFactor, recoveryCodes, audit }: AppEnrolmentDeps,
   { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
 ) {
   const router = Router();
@@ -163,7 +185,7 @@ export function appEnrolmentRoutes(
       requestContext(req),
     );
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit, clock }, req, res, {
+    await finishEnrolment({ recoveryCodes, audit, clock, config }, req, res, {
       hadFactor,
       notice: "Your authenticator app is set up. From now on, use its codes to log in.",
       isForced: basePath.startsWith("/enrol"),

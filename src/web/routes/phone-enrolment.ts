@@ -151,7 +151,7 @@ export function phoneEnrolmentRoutes(
       );
     }
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit, clock }, req, res, {
+    await finishEnrolment({ recoveryCodes, audit, clock, config }, req, res, {
       hadFactor,
       notice: "Your phone number is confirmed. You can now log in by SMS or phone call.",
       isForced,
