@@ -75,6 +75,7 @@ const envSchema = z.object({
   PASSWORD_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(64).optional(),
   PASSWORD_CHECK_QUEUE: z.coerce.number().int().min(0).max(10_000).optional(),
   PASSWORD_CHECK_WAIT_MS: z.coerce.number().int().min(1).max(60_000).default(3000),
+  PASSWORD_CHECK_PER_CLIENT: z.coerce.number().int().min(1).max(10_000).default(1),
 });
 
 export type Role = (typeof roles)[number];
@@ -113,7 +114,7 @@ export interface Config {
   /** Templates compiled once and kept (Express "view cache"); `npm run dev` turns it off to see edits. */
   viewCache: boolean;
   /** Admission control for bcrypt comparisons (services/password-checks.ts). */
-  passwordChecks: { concurrency: number; queueLength: number; maxWaitMs: number };
+  passwordChecks: { concurrency: number; queueLength: number; maxWaitMs: number; perClient: number };
 }
 
 export class ConfigError extends Error {}
@@ -222,6 +223,7 @@ export function loadConfig(
       concurrency: passwordCheckConcurrency,
       queueLength: e.PASSWORD_CHECK_QUEUE ?? 2 * passwordCheckConcurrency,
       maxWaitMs: e.PASSWORD_CHECK_WAIT_MS,
+      perClient: e.PASSWORD_CHECK_PER_CLIENT,
     },
   };
 }

@@ -5,6 +5,11 @@ import type { Clock } from "./clock.js";
 export interface RequestContext {
   ip: string | undefined;
   userAgent: string | undefined;
+  /**
+   * What per-client limits count by: the address, or an IPv6 client's /64 (one subscriber's
+   * network). Unset: the address.
+   */
+  clientKey?: string;
 }
 
 export const noRequestContext: RequestContext = { ip: undefined, userAgent: undefined };

@@ -181,7 +181,7 @@ export function createLoginService({
 
   /** The password of a signed-in user (step-up, password change), with the account's limits, in turn. */
   async function checkPasswordLimited(user: User, password: string): Promise<PasswordCheckOutcome> {
-    const admitted = await passwordChecks.admit(() => checkAccountPassword(user, password));
+    const admitted = await passwordChecks.admit(`user:${user.id}`, () => checkAccountPassword(user, password));
     return admitted.status === "busy" ? "busy" : admitted.value;
   }
 
@@ -190,12 +190,13 @@ export function createLoginService({
    * disabled, wrong or right password), so the wait tells nothing; "busy" before any try is counted.
    */
   async function logInWithPassword(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
-    const admitted = await passwordChecks.admit(() => checkLogin(email, password, context));
+    const client = context.clientKey ?? context.ip ?? "unknown";
+    const admitted = await passwordChecks.admit(`client:${client}`, () => checkLogin(email, password, context));
     return admitted.status === "busy" ? { ok: false, reason: "busy" } : admitted.value;
   }
 
   async function checkLogin(email: string, password: string, context: RequestContext): Promise<PasswordLoginResult> {
-    const ip = context.ip ?? "unknown";
+    const ip = context.clientKey ?? context.ip ?? "unknown";
     // The limiter runs before any bcrypt work. A blocked address is normally refused before the
     // session is read (refuseBlockedAddress); this catches the tries that were already under way.
     const retryAt = await reserveIpTry(ip, context);

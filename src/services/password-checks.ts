@@ -7,6 +7,8 @@ export interface PasswordCheckLimits {
   queueLength: number;
   /** The longest a check waits for its turn before the answer is "busy". */
   maxWaitMs: number;
+  /** Places in line (running or waiting) one client (an address, an IPv6 /64, an account) may hold. */
+  perClient: number;
 }
 
 export type Admitted<T> = { status: "checked"; value: T } | { status: "busy" };
@@ -21,9 +23,15 @@ export type PasswordChecks = ReturnType<typeof createPasswordChecks>;
  */
 export function createPasswordChecks(limits: PasswordCheckLimits) {
   const queue = new PQueue({ concurrency: limits.concurrency });
+  // Checks running or waiting, per client: one client (an address, a network, an account) holds
+  // at most `perClient` places (one by default), so that repeating one's own right password cannot
+  // keep everyone else out.
+  const placesHeld = new Map<string, number>();
 
-  async function admit<T>(check: () => Promise<T>): Promise<Admitted<T>> {
+  async function admit<T>(client: string, check: () => Promise<T>): Promise<Admitted<T>> {
+    if ((placesHeld.get(client) ?? 0) >= limits.perClient) return { status: "busy" };
     if (queue.pending >= limits.concurrency && queue.size >= limits.queueLength) return { status: "busy" };
+    placesHeld.set(client, (placesHeld.get(client) ?? 0) + 1);
     // Gives up only while waiting: a check that has started keeps its place until it ends, so
     // never more than `concurrency` comparisons run.
     const waited = new AbortController();
@@ -42,6 +50,9 @@ export function createPasswordChecks(limits: PasswordCheckLimits) {
       throw error;
     } finally {
       clearTimeout(timer);
+      const held = (placesHeld.get(client) ?? 1) - 1;
+      if (held > 0) placesHeld.set(client, held);
+      else placesHeld.delete(client);
     }
   }
 

@@ -34,6 +34,7 @@ export type ForgetReason =
   | "user_all"
   | "password_changed"
   | "signed_out_elsewhere"
+  | "second_factor_changed"
   | "second_factor_reset"
   | "role_changed"
   | "account_disabled";

@@ -120,8 +120,12 @@ export function createRememberedBrowserSteps({
   }
 
   /** "Sign out everywhere else": the user's other remembered browsers go, this one stays. */
-  async function forgetOtherBrowsers(req: Request, user: User) {
-    await rememberedBrowsers.forgetBrowsers(user.id, "signed_out_elsewhere", requestContext(req), {
+  async function forgetOtherBrowsers(
+    req: Request,
+    user: User,
+    reason: "signed_out_elsewhere" | "second_factor_changed" = "signed_out_elsewhere",
+  ) {
+    await rememberedBrowsers.forgetBrowsers(user.id, reason, requestContext(req), {
       keepIds: readBrowserKeys(req).map((key) => key.id),
     });
   }

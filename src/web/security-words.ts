@@ -18,6 +18,7 @@ const forgottenWords: Record<string, (event: AuditEvent) => string> = {
   user_all: () => "All remembered browsers forgotten",
   password_changed: () => "Remembered browsers forgotten: password changed",
   signed_out_elsewhere: () => "Other remembered browsers forgotten: signed out everywhere else",
+  second_factor_changed: () => "Other remembered browsers forgotten: a method of two-step login changed",
   second_factor_reset: () => "Remembered browsers forgotten: two-step login reset by the practice",
   role_changed: () => "Remembered browsers forgotten: role changed",
   account_disabled: () => "Remembered browsers forgotten: account disabled",

@@ -1,7 +1,7 @@
 import type { RequestHandler } from "express";
 import type { Config } from "../config.js";
 import { telUri } from "../services/phone-numbers.js";
-import { plainIp } from "./request-context.js";
+import { canonicalAddress } from "./request-context.js";
 import { describeBrowser, describeSecurityEvent } from "./security-words.js";
 
 const clockFormat = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "Europe/Amsterdam" });
@@ -13,7 +13,7 @@ export function formatClock(date: Date): string {
 
 /** An address as people know it: an IPv4 client seen through an IPv6 socket ("::ffff:127.0.0.1") plainly. */
 export function formatIp(ip: string | null | undefined): string {
-  return ip ? plainIp(ip) : "—";
+  return ip ? canonicalAddress(ip) : "—";
 }
 
 /** Locals every view may use. */

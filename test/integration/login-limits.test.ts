@@ -205,12 +205,22 @@ function observedVerifier() {
 describe("admission control for password checks", () => {
   async function limitedApp(env: Record<string, string>) {
     const verifier = observedVerifier();
-    const app = await startTestApp({ database: t.database, env, verifyPassword: verifier.verify });
+    const app = await startTestApp({
+      database: t.database,
+      env: { TRUST_PROXY: "true", ...env },
+      verifyPassword: verifier.verify,
+    });
     const user = await app.createUser("patient");
     const agent = request.agent(app.app);
     const csrf = csrfFrom((await agent.get("/login")).text);
-    const post = (email: string) =>
-      agent.post("/login").type("form").send({ email, password: "wrong password guess", _csrf: csrf });
+    // Each login from another address unless one is given: one address holds one place in line.
+    let addresses = 0;
+    const post = (email: string, from = `203.0.113.${++addresses}`) =>
+      agent
+        .post("/login")
+        .set("X-Forwarded-For", from)
+        .type("form")
+        .send({ email, password: "wrong password guess", _csrf: csrf });
     return { verifier, user, post };
   }
 
@@ -249,8 +259,31 @@ describe("admission control for password checks", () => {
     assert.equal(verifier.calls, 2);
     const failures = await blockEventsSince(firstEvent, "login.failed");
     assert.equal(failures.length, 2, "a busy answer counts no failed login");
-    const { rows } = await t.database.db.query("SELECT points FROM rate_limits WHERE key LIKE 'login-ip:%'");
-    assert.equal(Number(rows[0]!.points), 2, "nor a try against the address");
+    const { rows } = await t.database.db.query("SELECT sum(points)::int AS n FROM rate_limits WHERE key LIKE 'login-ip:%'");
+    assert.equal(Number(rows[0]!.n), 2, "nor a try against the address");
+  });
+
+  test("one client holds one place in line: its own right password cannot keep others out", async () => {
+    const { verifier, user, post } = await limitedApp({
+      PASSWORD_CHECK_CONCURRENCY: "1",
+      PASSWORD_CHECK_QUEUE: "2",
+      PASSWORD_CHECK_PER_CLIENT: "1",
+    });
+    verifier.hold();
+    const started = verifier.nextStart();
+    const running = post(user.email, "2001:db8:1:2::1").then((response) => response);
+    await started;
+    // The same address written another way, and another address of its IPv6 network: busy at once,
+    // though there is room in line.
+    for (const again of ["2001:db8:1:2:0:0:0:1", "2001:db8:1:2::2"]) {
+      assert.equal((await post(user.email, again)).status, 503, `${again} already holds a place`);
+    }
+    // Someone else still gets a turn.
+    const other = post("nobody@example.test", "192.0.2.55").then((response) => response);
+    verifier.release();
+    assert.equal((await running).status, 401);
+    assert.equal((await other).status, 401, "another address was checked");
+    assert.equal(verifier.calls, 2);
   });
 
   test("an unknown email waits for the same turn as a wrong password", async () => {

@@ -464,6 +464,36 @@ describe("forgetting remembered browsers", () => {
     await assertLastForgotten(patient.id, "signed_out_elsewhere", 1);
   });
 
+  test("a change of the second factor forgets the other browsers and keeps this one", async () => {
+    const patient = await t.createUser("patient", { withApp: true });
+    const here = openBrowser();
+    const there = openBrowser(firefoxOnLinux);
+    await rememberBrowser(there, patient);
+    // A full login here (a remembered login is never fresh enough for a change), then a new phone.
+    assert.equal((await enterPassword(here, patient)).headers.location, "/login/2fa");
+    assert.equal((await passAppStep(here, patient, true)).response.headers.location, "/");
+    const form = await here.get("/account/2fa/phone");
+    const sent = await here
+      .post("/account/2fa/phone")
+      .type("form")
+      .send({ phone: "06 12121299", _csrf: csrfFrom(form.text) });
+    assert.equal(sent.headers.location, "/account/2fa/phone/verify");
+    const { rows } = await t.database.db.query<{ body: string }>(
+      "SELECT body FROM phone_outbox WHERE to_number = '+31612121299' ORDER BY id DESC LIMIT 1",
+    );
+    const code = rows[0]?.body.match(/\b(\d{6})\b/)?.[1];
+    const verifyPage = await here.get("/account/2fa/phone/verify");
+    const proven = await here
+      .post("/account/2fa/phone/verify")
+      .type("form")
+      .send({ code, _csrf: csrfFrom(verifyPage.text) });
+    assert.equal(proven.status, 303);
+    await assertLastForgotten(patient.id, "second_factor_changed", 1);
+    await logOut(here);
+    assert.equal(await whereThePasswordLeads(there, patient), "/login/2fa", "the other browser asks again");
+    assert.equal(await whereThePasswordLeads(here, patient), "/", "this browser stays remembered");
+  });
+
   test("an admin's reset of the second factor forgets every browser", async () => {
     const admin = await t.createUser("admin", { password: "a long admin password 15+" });
     const patient = await t.createUser("patient", { withApp: true });

@@ -93,10 +93,11 @@ test("password checks at once leave a core for the pages by default, with a queu
     concurrency: Math.max(1, cores - 1),
     queueLength: 2 * Math.max(1, cores - 1),
     maxWaitMs: 3000,
+    perClient: 1,
   });
   assert.deepEqual(
     loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "3", PASSWORD_CHECK_WAIT_MS: "500" }, quiet).passwordChecks,
-    { concurrency: 3, queueLength: 6, maxWaitMs: 500 },
+    { concurrency: 3, queueLength: 6, maxWaitMs: 500, perClient: 1 },
   );
   assert.equal(loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_QUEUE: "0" }, quiet).passwordChecks.queueLength, 0);
   assert.throws(() => loadConfig({ DATA_DIR: dataDir, PASSWORD_CHECK_CONCURRENCY: "0" }, quiet), /PASSWORD_CHECK_CONCURRENCY/);

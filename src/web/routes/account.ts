@@ -112,11 +112,13 @@ export function accountRoutes(deps: AccountDeps) {
   const stepUp = requireRecentAuthentication(clock);
 
   /**
-   * After a password or factor change: the user's other sessions end, and their phone hears of it,
-   * so that someone who changed it behind their back is noticed.
+   * After a password or factor change: the user's other sessions end, so do the other browsers
+   * that skip the second step (one remembered with a factor now replaced must not outlive it),
+   * and their phone hears of it, so that someone who changed it behind their back is noticed.
    */
   async function afterSecurityChange(req: Request, user: User, what: string) {
     await endOtherSessions(req, user);
+    await rememberedBrowserSteps.forgetOtherBrowsers(req, user, "second_factor_changed");
     const verified = await phone.findVerifiedPhone(user.id);
     if (verified) await phone.sendSecurityNotice(verified.phone, `${what} If you did not do this, contact the practice.`);
   }
@@ -410,6 +412,7 @@ export function accountRoutes(deps: AccountDeps) {
       // The phone route itself warns the number it replaced; the new number needs no notice.
       onEnrolled: async (req) => {
         await endOtherSessions(req, req.user!);
+        await rememberedBrowserSteps.forgetOtherBrowsers(req, req.user!, "second_factor_changed");
       },
     }),
   );

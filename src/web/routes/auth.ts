@@ -42,7 +42,8 @@ const addressBlockedMessage = "There were too many failed logins from your netwo
  */
 export function refuseBlockedLogins({ login }: { login: LoginService }): RequestHandler {
   return async (req, _res, next) => {
-    const retryAt = await login.refuseBlockedAddress(requestContext(req).ip ?? "unknown");
+    const context = requestContext(req);
+    const retryAt = await login.refuseBlockedAddress(context.clientKey ?? context.ip ?? "unknown");
     next(retryAt ? new HttpError(429, addressBlockedMessage, { retryAt }) : undefined);
   };
 }
@@ -98,7 +99,12 @@ export function authRoutes({
     }
     if (!result.ok && result.reason === "busy") {
       const status = markBusy(res);
-      return renderPage(res, "auth/login", { title: "Log in", email, error: passwordChecksBusyMessage, notice: null }, status);
+      return renderPage(
+        res,
+        "auth/login",
+        { title: "Log in", email, next, error: passwordChecksBusyMessage, notice: null },
+        status,
+      );
     }
     if (!result.ok) {
       return renderPage(
