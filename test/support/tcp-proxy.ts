@@ -3,8 +3,13 @@ import { connect, createServer, type Socket } from "node:net";
 /**
  * A loopback TCP proxy in front of the database, for fault tests: `cut()` drops every connection
  * and refuses new ones, as a database that went away; `restore()` lets them through again.
+ * `watchClient`, when given, is asked for a reader for each new connection and sees every byte the
+ * client sends (the bench counts SQL statements with it).
  */
-export async function startTcpProxy(target: { host: string; port: number }) {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: { watchClient?: () => (chunk: Buffer) => void } = {},
+) {
   const sockets = new Set<Socket>();
   let isCut = false;
   const server = createServer((client) => {
@@ -19,6 +24,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     };
     client.on("error", forget).on("close", forget);
     upstream.on("error", forget).on("close", forget);
+    const watch = options.watchClient?.();
+    if (watch) client.on("data", watch);
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
