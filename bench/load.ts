@@ -69,7 +69,7 @@ export async function loadPage(options: {
   amount?: number;
   /** Requests per second over all connections; unlimited when absent. */
   rate?: number;
-  expectedStatus?: number;
+  expectedStatus?: number | ((status: number) => boolean);
 }): Promise<LoadResult> {
   const nextCookie = cookieRotation(options.cookies);
   const seconds = options.seconds ?? 30;
