@@ -306,6 +306,8 @@ async function main(): Promise<number> {
 
     phase("starting the portal (node dist/src/server.js) and the baseline");
     const portal = await startPortal(database.url, "portal");
+    // Idle: started (migrations checked, demo accounts there), nothing served yet.
+    const rssIdle = readMemory(portal.pid);
     const baseline = await startBaseline(database.url, "baseline");
 
     phase(`signing in ${settings.pageSessions} sessions on each; ${settings.anonymousSessions} login-page visits`);
@@ -322,7 +324,6 @@ async function main(): Promise<number> {
     const samePage = withoutTokens(portalPage) === withoutTokens(baselinePage);
     if (!samePage) console.warn("  the baseline's /patient differs from the portal's: see test/integration/bench.test.ts");
 
-    const rssIdle = readMemory(portal.pid);
     phase(`warming up: ${settings.warmupRequests} requests for /patient on each`);
     const warmup = {
       portal: checkLoad(
