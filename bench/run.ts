@@ -122,36 +122,55 @@ async function signInMany(count: number, signIn: () => Promise<Visitor | null>):
   return cookies;
 }
 
-interface PageStatements {
-  perPage: number;
-  readsPerPage: number;
-  writesPerPage: number;
-  /** The statements of one page, most frequent first. */
-  statements: { sql: string; perPage: number }[];
+interface StatementsEach {
+  /** How many times the request (or login) was made while counting. */
+  times: number;
+  each: number;
+  readsEach: number;
+  writesEach: number;
+  /** The statements of one, most frequent first. */
+  statements: { sql: string; each: number }[];
 }
 
-function perPage(counts: StatementCounts, pages: number): PageStatements {
+function divide(counts: StatementCounts, times: number): StatementsEach {
   return {
-    perPage: counts.total / pages,
-    readsPerPage: counts.read / pages,
-    writesPerPage: counts.write / pages,
+    times,
+    each: counts.total / times,
+    readsEach: counts.read / times,
+    writesEach: counts.write / times,
     statements: [...counts.texts]
       .sort((a, b) => b[1] - a[1])
-      .map(([sql, count]) => ({ sql: sql.slice(0, 400), perPage: round(count / pages, 2)! })),
+      .map(([sql, count]) => ({ sql: sql.slice(0, 400), each: round(count / times, 2)! })),
+  };
+}
+
+/** Something to count the statements of: made `times` times one after another (after one warm-up). */
+interface CountedTask {
+  times: number;
+  run: (baseUrl: string) => Promise<void>;
+}
+
+/** A signed-in GET of a page, which must answer 200. */
+function pageTask(pagePath: string, cookie: string, times: number): CountedTask {
+  return {
+    times,
+    run: async (baseUrl) => {
+      const answer = await new Visitor(baseUrl).useCookies(cookie).get(pagePath);
+      if (answer.status !== 200) throw new Error(`${pagePath} answered ${answer.status} while counting statements`);
+    },
   };
 }
 
 /**
  * Starts a second instance of a server whose database connections go through the counting proxy,
- * requests each page `requests` times one after another with a signed-in cookie, and divides.
+ * makes each task its number of times one after another, and divides.
  */
 async function countStatements(options: {
   serverUrl: string;
   databaseUrl: string;
   start: (databaseUrl: string) => Promise<RunningServer>;
-  cookie: string;
-  paths: string[];
-}): Promise<Record<string, PageStatements>> {
+  tasks: Record<string, CountedTask>;
+}): Promise<Record<string, StatementsEach>> {
   const server = new URL(options.serverUrl);
   const counter = await startStatementCounter({ host: server.hostname, port: Number(server.port || 5432) });
   const proxied = new URL(options.databaseUrl);
@@ -159,19 +178,17 @@ async function countStatements(options: {
   proxied.port = String(counter.port);
   const instance = await options.start(proxied.toString());
   try {
-    const visitor = new Visitor(instance.baseUrl).useCookies(options.cookie);
-    const counted: Record<string, PageStatements> = {};
-    for (const pagePath of options.paths) {
-      for (let i = 0; i < 3; i += 1) await visitor.get(pagePath);
+    const counted: Record<string, StatementsEach> = {};
+    for (const [label, task] of Object.entries(options.tasks)) {
+      await task.run(instance.baseUrl);
       counter.take();
       const deadline = performance.now() + 30_000;
-      let pages = 0;
-      while (pages < settings.statementRequests && performance.now() < deadline) {
-        const answer = await visitor.get(pagePath);
-        if (answer.status !== 200) throw new Error(`${pagePath} answered ${answer.status} while counting statements`);
-        pages += 1;
+      let times = 0;
+      while (times < task.times && performance.now() < deadline) {
+        await task.run(instance.baseUrl);
+        times += 1;
       }
-      counted[pagePath] = perPage(counter.take(), pages);
+      counted[label] = divide(counter.take(), times);
     }
     return counted;
   } finally {
@@ -399,8 +416,8 @@ async function main(): Promise<number> {
       }
     }
 
-    let statements: Record<string, PageStatements> | null = null;
-    let baselineStatements: Record<string, PageStatements> | null = null;
+    let statements: Record<string, StatementsEach> | null = null;
+    let baselineStatements: Record<string, StatementsEach> | null = null;
     let statementsNote = "counted on the wire between a second server instance and PostgreSQL";
     if (serverUrl && database.url && new URL(serverUrl).hostname) {
       phase(`counting SQL statements: ${settings.statementRequests} requests per page, one after another`);
@@ -408,15 +425,23 @@ async function main(): Promise<number> {
         serverUrl,
         databaseUrl: database.url,
         start: (url) => startPortal(url, "portal-counted"),
-        cookie: portalCookies[0]!,
-        paths: ["/patient", "/account/security"],
+        tasks: {
+          "/patient": pageTask("/patient", portalCookies[0]!, settings.statementRequests),
+          "/account/security": pageTask("/account/security", portalCookies[0]!, settings.statementRequests),
+          // The login page, the form and the redirect: what one password login costs the database.
+          "password login": {
+            times: 5,
+            run: async (baseUrl) => {
+              if (!(await logInWithPassword(baseUrl, accounts.passwordUsers[0]!))) throw new Error("a login was refused");
+            },
+          },
+        },
       });
       baselineStatements = await countStatements({
         serverUrl,
         databaseUrl: database.url,
         start: (url) => startBaseline(url, "baseline-counted"),
-        cookie: baselineCookies[0]!,
-        paths: ["/patient"],
+        tasks: { "/patient": pageTask("/patient", baselineCookies[0]!, settings.statementRequests) },
       });
     } else {
       statementsNote = "not measured: needs DATABASE_URL with a TCP host (the embedded database lives inside the server)";
@@ -525,8 +550,8 @@ async function main(): Promise<number> {
       security_page_p99_ms: median(perRound((x) => page("/account/security", "portal")(x).p99Ms)),
       flood_one_ip_p99_ms: oneIpHome.p99Ms,
       flood_many_ips_p99_ms: manyIpsHome.p99Ms,
-      statements_per_page: round(statements?.["/patient"]?.perPage ?? null, 2),
-      writes_per_page: round(statements?.["/patient"]?.writesPerPage ?? null, 2),
+      statements_per_page: round(statements?.["/patient"]?.each ?? null, 2),
+      writes_per_page: round(statements?.["/patient"]?.writesEach ?? null, 2),
       rss_idle_mb: round(rssIdle?.rssMb ?? null, 1),
       rss_after_10k_mb: round(rssAfterWarmup?.rssMb ?? null, 1),
       rss_peak_mb: round(rssEnd?.peakMb ?? null, 1),
@@ -550,8 +575,8 @@ async function main(): Promise<number> {
       quietP99: quietHome.p99Ms,
       oneIpPatientP99: oneIpPatient.p99Ms,
       manyIpsPatientP99: manyIpsPatient.p99Ms,
-      securityStatements: statements?.["/account/security"]?.perPage ?? null,
-      baseStatements: baselineStatements?.["/patient"]?.perPage ?? null,
+      securityStatements: statements?.["/account/security"]?.each ?? null,
+      baseStatements: baselineStatements?.["/patient"]?.each ?? null,
       connections: settings.pageConnections,
       bcryptCost: settings.bcryptCost,
       concurrency: settings.loginConcurrency,
@@ -626,7 +651,10 @@ async function main(): Promise<number> {
       `Machine load (1-minute average, ${cpus} CPUs): ${loadAtStart[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end.`,
     );
     console.log(
-      `Statements: ${statementsNote}. /patient: portal ${portalPage.length} B, baseline ${baselinePage.length} B, same page: ${samePage ? "yes" : "NO"}.`,
+      `Statements: ${statementsNote}; a password login: ${formatNumber(statements?.["password login"]?.each ?? null)}.`,
+    );
+    console.log(
+      `/patient: portal ${portalPage.length} B, baseline ${baselinePage.length} B, same page: ${samePage ? "yes" : "NO"}.`,
     );
     const missed = goalResults.filter((result) => result.met === false).map((result) => result.key);
     console.log(`Goals not met: ${missed.length ? missed.join(", ") : "none"}. Written: bench/results.json`);
