@@ -4,9 +4,14 @@ import { connect, createServer, type Socket } from "node:net";
  * A loopback TCP proxy in front of the database, for fault tests: `cut()` drops every connection
  * and refuses new ones, as a database that went away; `silence()` keeps every connection open but
  * forwards nothing either way and accepts new ones that never get an answer, as a network
- * partition; `restore()` lets traffic through again.
+ * partition; `restore()` lets traffic through again. `watchClient`, when given, is asked for a
+ * reader for each new connection and sees every byte the client sends (the bench counts SQL
+ * statements with it).
  */
-export async function startTcpProxy(target: { host: string; port: number }) {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: { watchClient?: () => (chunk: Buffer) => void } = {},
+) {
   const sockets = new Set<Socket>();
   let isCut = false;
   let isSilent = false;
@@ -27,6 +32,8 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     };
     client.on("error", forget).on("close", forget);
     upstream.on("error", forget).on("close", forget);
+    const watch = options.watchClient?.();
+    if (watch) client.on("data", watch);
     forward(client, upstream);
     forward(upstream, client);
   });
