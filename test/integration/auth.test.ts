@@ -250,6 +250,19 @@ describe("headers and cookies", () => {
     assert.equal(response.headers["x-powered-by"], undefined);
   });
 
+  test("no page may be framed: X-Frame-Options DENY agrees with frame-ancestors 'none'", async () => {
+    const { agent } = await logIn(t.app, patient.email, patient.password);
+    const pages = {
+      "/login": await request(t.app).get("/login"),
+      "/patient": await agent.get("/patient"),
+      "a 404 page": await agent.get("/no-such-page"),
+    };
+    for (const [name, response] of Object.entries(pages)) {
+      assert.equal(response.headers["x-frame-options"], "DENY", name);
+      assert.match(String(response.headers["content-security-policy"]), /frame-ancestors 'none'/, name);
+    }
+  });
+
   test("signed-in pages are not cached", async () => {
     const { agent } = await logIn(t.app, patient.email, patient.password);
     const response = await agent.get("/patient");
