@@ -1,4 +1,4 @@
-import { type Request, type Response, Router } from "express";
+import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -187,7 +187,15 @@ export function accountRoutes(deps: AccountDeps) {
 
   // ---- Password ----
 
-  router.get("/password", stepUp, (req, res) => {
+  // A password set by an admin must be replaced before anything else, whenever in the session: the
+  // login asked for it, and the form asks for it again. A step-up would send the user to
+  // /account/confirm, which requireUser keeps closed until the password is changed.
+  const stepUpUnlessForced = (returnPath?: string): RequestHandler => {
+    const check = requireRecentAuthentication(clock, returnPath);
+    return (req, res, next) => (req.user!.mustChangePassword ? next() : check(req, res, next));
+  };
+
+  router.get("/password", stepUpUnlessForced(), (req, res) => {
     renderPage(res, "account/password", {
       title: "Change your password",
       error: null,
@@ -196,7 +204,7 @@ export function accountRoutes(deps: AccountDeps) {
     });
   });
 
-  router.post("/password", requireRecentAuthentication(clock, "/account/password"), async (req, res) => {
+  router.post("/password", stepUpUnlessForced("/account/password"), async (req, res) => {
     const user = req.user!;
     const again = (error: string, status = 400) =>
       renderPage(res, "account/password", { title: "Change your password", error, forced: user.mustChangePassword }, status);
