@@ -7,6 +7,7 @@ import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";
 import { createSessionService } from "./sessions.js";
+import { createCodeTries } from "./two-factor/code-tries.js";
 import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
 import { createRecoveryCodes } from "./two-factor/recovery-codes.js";
@@ -27,18 +28,21 @@ export function createServices(deps: ServiceDeps) {
   const users = createUserService({ ...deps, audit });
   const sessions = createSessionService(deps);
   const login = createLoginService({ ...deps, audit, users });
-  const totp = createTotpFactor(deps);
+  const codeTries = createCodeTries({ ...deps, audit });
+  const totp = createTotpFactor({ ...deps, codeTries });
   const recoveryCodes = createRecoveryCodes(deps);
   const phone = createPhoneFactor({
     ...deps,
     gateway: deps.phoneGateway ?? createPhoneGateway(deps.config, deps.db, deps.clock),
     audit,
+    codeTries,
     passLoginAttempt: (...args) => twoFactor.passAttempt(...args),
   });
   // The order of the method-choice page, as in the practice's help text; recovery codes last.
   const twoFactor = createTwoFactorService({
     ...deps,
     audit,
+    codeTries,
     methods: [phone.smsMethod, phone.callMethod, totp.method, recoveryCodes.method],
   });
   const admin = createAdminService(

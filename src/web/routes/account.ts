@@ -12,6 +12,7 @@ import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User, UserService } from "../../services/users.js";
+import { malformedCodeMessages, replayedCodeMessage, twoFactorLockedError } from "../code-messages.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
@@ -124,6 +125,7 @@ export function accountRoutes(deps: AccountDeps) {
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
     const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
+    if (result.status === "locked") throw twoFactorLockedError(result.until);
     if (result.status === "rate_limited")
       throw new HttpError(429, "Too many codes were sent. For your safety, sending is paused.", { retryAt: result.retryAt });
     if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
@@ -162,7 +164,7 @@ export function accountRoutes(deps: AccountDeps) {
       );
     }
     if (methods.length > 0) {
-      const kind = methods.some((method) => method.kind === parsed.data.method) ? parsed.data.method! : methods[0]!.kind;
+      const kind = (methods.find((method) => method.kind === parsed.data.method) ?? methods[0]!).kind;
       if (!parsed.data.code) return renderConfirm(req, res, next, "Enter the code as well.", 400);
       const result =
         kind === "sms"
@@ -171,8 +173,9 @@ export function accountRoutes(deps: AccountDeps) {
               requestContext(req),
             )
           : await twoFactor.verifyFreshResponse({ userId: user.id, kind, response: parsed.data.code }, requestContext(req));
-      if (result.status === "locked")
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
+      if (result.status === "locked") throw twoFactorLockedError(result.until);
+      if (result.status === "malformed") return renderConfirm(req, res, next, malformedCodeMessages[kind], 400);
+      if (result.status === "replayed") return renderConfirm(req, res, next, replayedCodeMessage, 400);
       if (result.status !== "passed") {
         const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
         return renderConfirm(req, res, next, `That code is not right.${hint}`, 400);

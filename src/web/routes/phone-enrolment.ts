@@ -7,6 +7,7 @@ import { maskPhoneNumber, parsePhoneInput, phoneTail } from "../../services/phon
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
+import { malformedCodeMessages, twoFactorLockedError } from "../code-messages.js";
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
@@ -71,6 +72,7 @@ export function phoneEnrolmentRoutes(
         retryAt: result.retryAt,
       });
     }
+    if (result.status === "locked") throw twoFactorLockedError(result.until);
     if (result.status === "failed") return showNumberForm(req, res, result.message, 502);
     res.redirect(303, `${basePath}/verify`);
   }
@@ -97,19 +99,14 @@ export function phoneEnrolmentRoutes(
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
     if (!parsed.ok) return showCodeForm(req, res, parsed.error, 400);
-    const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil)
-      throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: lockedUntil });
-
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
-    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
+    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req), requestContext(req));
+    if (outcome.status === "malformed") return showCodeForm(req, res, malformedCodeMessages.sms, 400);
     if (outcome.status === "expired") {
       return showCodeForm(req, res, "The code has expired (codes last 5 minutes). Send a new code.", 400);
     }
-    if (outcome.status === "wrong_code") {
-      const result = await twoFactor.recordWrongCode(user.id, null, "sms", requestContext(req));
-      if (result.status === "locked")
-        throw new HttpError(429, "Too many wrong codes in a row. Please wait before trying again.", { retryAt: result.until });
+    if (outcome.status === "locked") throw twoFactorLockedError(outcome.until);
+    if (outcome.status !== "enrolled") {
       return showCodeForm(req, res, "That code is not right. Check the newest SMS and try again.", 400);
     }
     await audit.recordEvent(

@@ -7,6 +7,7 @@ import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from ".
 import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
+import { malformedCodeMessages, replayedCodeMessage, twoFactorLockedError } from "../code-messages.js";
 import { field, parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
@@ -36,6 +37,7 @@ const callEndings: Record<string, string> = {
   "hung-up": "The call ended before a key was pressed.",
   expired: "There was no answer within 2 minutes.",
   replaced: "A newer call replaced this one.",
+  locked: "Two-step login for your account is locked after too many wrong codes, so pressing 1 did not confirm the login.",
 };
 
 /** The pages between the password and the signed-in portal: choose a method, then prove it. */
@@ -105,22 +107,26 @@ export function twoFactorLoginRoutes({
   async function answerVerification(
     req: Request,
     res: Response,
-    result: VerifyResult,
+    { kind, result, wrongCodeHint = "" }: { kind: MethodKind; result: VerifyResult; wrongCodeHint?: string },
     rerender: (error: string) => Promise<void> | void,
   ) {
     switch (result.status) {
       case "passed":
         return finishLogin(req, res, result.method);
+      case "malformed":
+        return rerender(malformedCodeMessages[kind]);
+      case "replayed":
+        return rerender(replayedCodeMessage);
       case "wrong_code":
-        return rerender(`That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`);
+        return rerender(
+          `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.${wrongCodeHint}`,
+        );
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
       case "locked":
         await restartWithNotice(req, "Two-step login for your account is locked for a while after too many wrong codes.");
-        throw new HttpError(429, "Too many wrong codes in a row: two-step login for your account is locked for 15 minutes.", {
-          retryAt: result.until,
-        });
+        throw twoFactorLockedError(result.until);
       case "invalid_attempt":
         await restartWithNotice(req, attemptOverNotice);
         return res.redirect(303, "/login");
@@ -153,13 +159,14 @@ export function twoFactorLoginRoutes({
         { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind, response: parsed.data.code },
         requestContext(req),
       );
-      await answerVerification(req, res, result, (error) => renderPage(res, view, { title, error }, 400));
+      await answerVerification(req, res, { kind, result }, (error) => renderPage(res, view, { title, error }, 400));
     });
   }
 
   // ---- SMS ----
 
   function describeSendProblem(result: SendResult): { status: number; message: string; retryAt?: Date } | null {
+    if (result.status === "locked") throw twoFactorLockedError(result.until);
     if (result.status === "rate_limited") {
       return {
         status: 429,
@@ -222,8 +229,11 @@ export function twoFactorLoginRoutes({
       { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
       requestContext(req),
     );
-    await answerVerification(req, res, result, (error) =>
-      renderSmsPage(req, res, `${error} A code works once, for 5 minutes, and only the newest code counts.`, 400),
+    await answerVerification(
+      req,
+      res,
+      { kind: "sms", result, wrongCodeHint: " A code works once, for 5 minutes, and only the newest code counts." },
+      (error) => renderSmsPage(req, res, error, 400),
     );
   });
 
@@ -237,7 +247,10 @@ export function twoFactorLoginRoutes({
     const challenge = await phone.findLatestChallenge(req.user!.id, attempt.id, "call");
     if (!challenge) return { state: "none", challengeExists: false };
     if (challenge.status === "pending" && challenge.expiresAt <= clock.now()) return { state: "expired", challengeExists: true };
-    return { state: challenge.status === "pending" ? "calling" : challenge.status, challengeExists: true };
+    // Only a passed attempt is approved: a call whose 1 is still being turned into a pass is
+    // waiting, one the lock refused says so.
+    const isWaiting = challenge.status === "pending" || challenge.status === "approved";
+    return { state: isWaiting ? "calling" : challenge.status, challengeExists: true };
   }
 
   router.post("/call/start", async (req, res) => {
