@@ -2,17 +2,24 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { createDatabase, type Database } from "../../src/db/database.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
-import { runMigrations } from "../../src/db/migrate.js";
+import { migrateAsOwner, runMigrations } from "../../src/db/migrate.js";
 
 export interface TestDatabase {
+  /** The app's connection: on a PostgreSQL server a role of its own that owns nothing. */
   db: Database;
   connectionString: string;
+  /** The tables' owner, who runs the migrations; the same as connectionString on the embedded database. */
+  ownerConnectionString: string;
   close(): Promise<void>;
 }
 
 /**
  * A fresh, migrated database for one test file: a new database on the server named by
  * DATABASE_URL when it is set (dropped afterwards), otherwise an in-memory embedded Postgres.
+ *
+ * On the server, DATABASE_URL's role owns the database and runs the migrations, and the app
+ * connects as a new role made for this database only (as in production: see README), dropped
+ * with it. Roles belong to the whole cluster, so its name carries the database's.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
@@ -23,6 +30,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return {
       db,
       connectionString: embedded.connectionString,
+      ownerConnectionString: embedded.connectionString,
       close: async () => {
         await db.end();
         await embedded.stop();
@@ -31,24 +39,51 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
 
   const name = `portal_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const connectionString = url.toString();
-  await runMigrations(connectionString);
+  const appRole = `${name}_app`;
+  const appPassword = randomBytes(18).toString("hex");
+  await asServerAdmin(serverUrl, async (admin) => {
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE ROLE ${appRole} LOGIN PASSWORD '${appPassword}'`);
+  });
+  const ownerUrl = new URL(serverUrl);
+  ownerUrl.pathname = `/${name}`;
+  const appUrl = new URL(ownerUrl);
+  appUrl.username = appRole;
+  appUrl.password = appPassword;
+  const connectionString = appUrl.toString();
+  await migrateAsOwner(ownerUrl.toString(), connectionString);
   const db = createDatabase({ connectionString, max: 5 });
   return {
     db,
     connectionString,
+    ownerConnectionString: ownerUrl.toString(),
     close: async () => {
       await db.end();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+      await asServerAdmin(serverUrl, async (admin) => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
+      });
     },
   };
+}
+
+async function asServerAdmin(serverUrl: string, fn: (admin: pg.Client) => Promise<void>) {
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await fn(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Runs fn with a connection as the tables' owner (short-lived; the app's own on the embedded database). */
+export async function withOwnerDatabase<T>(database: TestDatabase, fn: (owner: Database) => Promise<T>): Promise<T> {
+  if (database.ownerConnectionString === database.connectionString) return fn(database.db);
+  const owner = createDatabase({ connectionString: database.ownerConnectionString, max: 1 });
+  try {
+    return await fn(owner);
+  } finally {
+    await owner.end();
+  }
 }
