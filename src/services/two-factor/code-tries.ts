@@ -3,7 +3,7 @@ import type { AuditLog, RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
 import type { MethodKind } from "./method.js";
 
-// Numbers from SECURITY.md ("Rate limits and lockouts").
+// The limits of SECURITY.md ("Throttling and lock-outs"); the README gives the same numbers.
 export const wrongCodesPerAttempt = 5;
 export const wrongCodesBeforeLock = 10;
 export const lockMinutes = 15;

@@ -7,7 +7,7 @@ import type { MethodKind, ResponseCheck, SecondFactorMethod } from "./method.js"
 
 export type { MethodKind, SecondFactorMethod } from "./method.js";
 
-// A login attempt waits this long for its second factor (SECURITY.md, "Codes").
+// A login attempt waits this long for its second factor.
 export const attemptLifetimeMinutes = 10;
 
 export interface LoginAttempt {

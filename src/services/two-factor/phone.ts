@@ -12,7 +12,8 @@ import type { PassResult } from "./index.js";
 import type { MethodKind, SecondFactorMethod } from "./method.js";
 
 // SMS codes and confirmation calls: one implementation that differs only in delivery.
-// Numbers from SECURITY.md ("Codes", "The phone call", "Rate limits").
+// The properties of SECURITY.md ("Codes and factors", "The phone call and the provider",
+// "Throttling and lock-outs"); the README gives the numbers.
 export const smsCodeLifetimeMinutes = 5;
 export const callLifetimeMinutes = 2;
 export const resendAfterSeconds = 30;
