@@ -329,8 +329,9 @@ export function accountRoutes(deps: AccountDeps) {
     renderNewRecoveryCodes(res, user, codes, config.portalName);
   });
 
-  router.post("/recovery-codes/saved", (req, res) => {
+  router.post("/recovery-codes/saved", async (req, res) => {
     req.session.notice = "Two-step login is on. Keep your recovery codes somewhere safe.";
+    await saveSession(req);
     res.redirect(303, "/account/security");
   });
 

@@ -10,7 +10,7 @@ import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { emailField, parseForm, passwordField } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { destroySession, startUserSession, takeNotice } from "../session.js";
+import { destroySession, saveSession, startUserSession, takeNotice } from "../session.js";
 
 const loginForm = z.object({ email: emailField, password: passwordField, _csrf: z.string().optional() });
 
@@ -66,6 +66,8 @@ export function authRoutes({
     if (await twoFactor.hasSecondFactor(user.id)) {
       await startUserSession(req, user, "password", clock);
       req.session.loginAttemptId = await twoFactor.beginLoginAttempt(user.id);
+      // Stored before the redirect: the browser asks for /login/2fa as soon as the headers arrive.
+      await saveSession(req);
       await audit.recordEvent(
         { type: "login.password_accepted", actorUserId: user.id, subjectUserId: user.id },
         requestContext(req),
