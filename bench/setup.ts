@@ -109,7 +109,7 @@ export async function createBenchAccounts(
       // Enrolled with the previous step's code: the current and the next step are left for logins.
       const step = currentAppStep() - 1;
       const outcome = await services.totp.confirmAppEnrolment(user.id, await appCodeAt(secret, step));
-      if (outcome !== "enrolled") throw new Error(`could not enrol an app for ${account.email}: ${outcome}`);
+      if (outcome.status !== "enrolled") throw new Error(`could not enrol an app for ${account.email}: ${outcome.status}`);
       return { ...account, secret, lastStep: step };
     });
     const timingUser = { email: "timing@bench.test", password: "harbour clock passphrase dune" };

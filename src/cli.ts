@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig, readCliPassword } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { startEmbeddedPostgres } from "./db/embedded.js";
-import { runMigrations } from "./db/migrate.js";
+import { migrateAsOwner, runMigrations } from "./db/migrate.js";
 import { noRequestContext } from "./services/audit.js";
 import { systemClock } from "./services/clock.js";
 import { describeDemoAccounts, ensureDemoAccounts } from "./services/demo.js";
@@ -19,7 +19,9 @@ Commands:
                                             and end their sessions (for when no admin can log in)
   demo                                      create the demo accounts and print them
 
-The database is DATABASE_URL, or the embedded one under DATA_DIR (default ./data) when it is unset.`;
+The database is DATABASE_URL, or the embedded one under DATA_DIR (default ./data) when it is unset.
+migrate runs as DATABASE_MIGRATION_URL (the tables' owner) when it is set, and then grants the
+role of DATABASE_URL what the app needs.`;
 
 class UsageError extends Error {}
 
@@ -72,9 +74,11 @@ async function withServices<T>(config: Config, fn: (services: ReturnType<typeof 
 }
 
 async function migrate(config: Config) {
-  if (config.databaseUrl) {
-    const applied = await runMigrations(config.databaseUrl);
+  const ownerUrl = config.databaseMigrationUrl ?? config.databaseUrl;
+  if (ownerUrl) {
+    const { applied, runtimeRole } = await migrateAsOwner(ownerUrl, config.databaseUrl);
     console.log(applied.length ? `Applied: ${applied.join(", ")}` : "No pending migrations.");
+    if (runtimeRole) console.log(`The app's role ${runtimeRole} may read and write what it needs, and change no table.`);
     return;
   }
   const embedded = await startEmbeddedPostgres(path.join(config.dataDir, "pglite"));

@@ -35,6 +35,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATABASE_URL: z.string().url().optional(),
+  DATABASE_MIGRATION_URL: z.string().url().optional(),
   SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   APP_ENCRYPTION_KEY: z
     .string()
@@ -86,6 +87,11 @@ export interface Config {
   port: number;
   /** Undefined outside production means: start the embedded database under dataDir. */
   databaseUrl: string | undefined;
+  /**
+   * The tables' owner, for migrations only; the app itself connects as DATABASE_URL's role, which
+   * owns nothing. Unset: DATABASE_URL migrates when its role owns the schema (one role).
+   */
+  databaseMigrationUrl: string | undefined;
   dataDir: string;
   sessionSecret: string;
   encryptionKey: { id: string; key: Buffer };
@@ -196,6 +202,7 @@ export function loadConfig(
     isProduction,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
     dataDir: e.DATA_DIR,
     sessionSecret,
     encryptionKey: { id: "k1", key: Buffer.from(encryptionKey, "base64") },

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Config } from "../config.js";
 import { createDatabase, type Database } from "./database.js";
 import { startEmbeddedPostgres } from "./embedded.js";
-import { runMigrations } from "./migrate.js";
+import { prepareDatabase, runMigrations } from "./migrate.js";
 
 export interface Connection {
   db: Database;
@@ -13,11 +13,11 @@ export interface Connection {
 
 /**
  * Connects to DATABASE_URL, or outside production starts the embedded database under
- * DATA_DIR/pglite; then applies pending migrations.
+ * DATA_DIR/pglite; then applies pending migrations (as the owner, see prepareDatabase).
  */
 export async function connectDatabase(config: Config, onError: (error: Error) => void = () => undefined): Promise<Connection> {
   if (config.databaseUrl) {
-    await runMigrations(config.databaseUrl);
+    await prepareDatabase(config.databaseUrl, config.databaseMigrationUrl);
     const db = createDatabase({ connectionString: config.databaseUrl, max: 10, onError });
     return { db, connectionString: config.databaseUrl, isEmbedded: false, close: () => db.end() };
   }

@@ -154,12 +154,16 @@ function clampPage(page: number, pageCount: number): number {
   return Math.min(page, Math.max(pageCount, 1));
 }
 
-/** One CSV cell: quoted when needed, and defused when a spreadsheet would read it as a formula. */
+// OWASP "CSV injection": a piece of text that a spreadsheet may read as a cell of its own and that
+// starts with = + - @ (full-width forms included) is a formula. A piece starts at the start of the
+// value and after any separator a spreadsheet may split on (Dutch Excel splits on ";"), and some
+// trim spaces first. A quote before the sign makes such a piece text.
+const formulaStart = /(^|[;,\t\r\n])(\s*)(?=[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/g;
+
+/** One CSV cell: always quoted, and defused wherever a spreadsheet could read a formula. */
 export function formatCsvCell(value: string | null | undefined): string {
-  const text = value ?? "";
-  // OWASP "CSV injection": a leading = + - @ (or tab / carriage return) starts a formula.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) || safe.trim() !== safe ? `"${safe.replaceAll('"', '""')}"` : safe;
+  const safe = (value ?? "").replace(formulaStart, "$1$2'");
+  return `"${safe.replaceAll('"', '""')}"`;
 }
 
 export const auditCsvHeader = ["time", "event", "actor email", "subject email", "ip", "user agent", "details"];

@@ -12,6 +12,7 @@ import { createRememberedBrowsers } from "./remembered-browsers.js";
 import { createRetention } from "./retention.js";
 import { createSecurityOverviews } from "./security-overview.js";
 import { createSessionService } from "./sessions.js";
+import { createCodeTries } from "./two-factor/code-tries.js";
 import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
 import { createRecoveryCodes } from "./two-factor/recovery-codes.js";
@@ -45,18 +46,21 @@ export function createServices(deps: ServiceDeps) {
     passwordChecks: createPasswordChecks(deps.config.passwordChecks),
     verifyPassword: deps.verifyPassword ?? verifyPassword,
   });
-  const totp = createTotpFactor(deps);
+  const codeTries = createCodeTries({ ...deps, audit });
+  const totp = createTotpFactor({ ...deps, codeTries });
   const recoveryCodes = createRecoveryCodes(deps);
   const phone = createPhoneFactor({
     ...deps,
     gateway: deps.phoneGateway ?? createPhoneGateway(deps.config, deps.db, deps.clock),
     audit,
+    codeTries,
     passLoginAttempt: (...args) => twoFactor.passAttempt(...args),
   });
   // The order of the method-choice page, as in the practice's help text; recovery codes last.
   const twoFactor = createTwoFactorService({
     ...deps,
     audit,
+    codeTries,
     methods: [phone.smsMethod, phone.callMethod, totp.method, recoveryCodes.method],
   });
   const admin = createAdminService(

@@ -66,6 +66,7 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "2fa.challenge_failed": (event) => (event.details.channel === "call" ? "Confirmation call failed" : "SMS could not be sent"),
   "2fa.send_limited": () => "Too many codes or calls asked for: sending paused",
   "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
+  "2fa.call_refused_locked": () => "1 pressed on the phone while two-step login was locked: login not confirmed",
   "2fa.reset": () => "Two-step login reset by the practice",
   "login.rate_limited": () => "Login refused: too many failures from one network",
   "browser.remembered": (event) => `${event.details.browser} remembered: no second step there for ${event.details.days} days`,

@@ -221,6 +221,31 @@ describe("sessions and password", () => {
     assert.equal(changed.headers.location, "/account/security");
     assert.equal((await agent.get("/patient")).status, 200);
   });
+
+  test("the forced password change still works 10 minutes into the session, without a loop", async () => {
+    const patient = await t.createUser("patient");
+    const doctor = await t.createUser("doctor");
+    for (const user of [patient, doctor]) {
+      await t.database.db.query("UPDATE users SET must_change_password = true WHERE id = $1", [user.id]);
+      const { agent } = await t.logIn(user);
+      t.clock.advanceMinutes(10);
+      const page = await agent.get("/account/password");
+      assert.equal(page.status, 200, `${user.role}: the form, not ${page.headers.location}`);
+      assert.match(page.text, /temporary password/);
+      const changed = await agent
+        .post("/account/password")
+        .type("form")
+        .send({
+          current: user.password,
+          password: "a passphrase chosen later on",
+          repeat: "a passphrase chosen later on",
+          _csrf: csrfFrom(page.text),
+        });
+      assert.equal(changed.headers.location, "/account/security", user.role);
+      assert.equal((await agent.get(`/${user.role}`)).status, 200, `${user.role}: the portal is open`);
+      assert.equal((await logIn(t.app, user.email, user.password)).response.status, 401, "the temporary password is dead");
+    }
+  });
 });
 
 describe("doctors and role changes", () => {

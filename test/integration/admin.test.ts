@@ -670,7 +670,11 @@ describe("the audit log", () => {
     assert.equal(actor, admin.email);
     assert.equal(subject, doctor.email);
     assert.equal(userAgent, `'${nastyAgent}`, "a formula is defused with a leading quote");
-    assert.equal(JSON.parse(details!).reason, reason, "commas, quotes and new lines survive");
+    assert.equal(
+      JSON.parse(details!).reason,
+      reason.replace("; =SUM", "; '=SUM"),
+      "commas, quotes and new lines survive; a formula after a separator is defused",
+    );
     assert.match(response.text, /"'=HYPERLINK\(""http:\/\/evil.test"",""click""\)"/);
 
     const everything = parseCsv((await agent.get("/admin/audit.csv")).text);
@@ -682,14 +686,38 @@ describe("the audit log", () => {
     assert.equal((await eventsOf(admin.id, "admin.audit_exported")).length >= 1, true, "taking a copy is audited");
   });
 
-  test("CSV cells are escaped", () => {
-    assert.equal(formatCsvCell("plain"), "plain");
+  test("a hostile User-Agent in the CSV export opens as text, whatever separator the spreadsheet splits on", async () => {
+    const { admin, agent } = await signedInAdmin();
+    const hostile = "Mozilla;=cmd|' /C calc'!A0";
+    // Taking a copy is audited with the browser's User-Agent: the first export puts it in the log.
+    const filters = { user: admin.email, type: "admin.audit_exported" };
+    assert.equal((await agent.get("/admin/audit.csv").query(filters).set("User-Agent", hostile)).status, 200);
+    const csv = (await agent.get("/admin/audit.csv").query(filters)).text;
+    assert.match(csv, /^(?:"(?:[^"]|"")*"(?:,|\r\n))+$/, "every cell is quoted");
+    assert.equal(parseCsv(csv)[1]![5], "Mozilla;'=cmd|' /C calc'!A0", "read as CSV, the value is kept, defused");
+    // Dutch Excel splits on ";", others on "," or tab, and some trim spaces and quotes: no piece
+    // of any line may start a formula.
+    for (const separator of [",", ";", "\t"]) {
+      for (const line of csv.split("\r\n")) {
+        for (const piece of line.split(separator)) {
+          assert.doesNotMatch(piece.replace(/^[\s"]+/, ""), /^[=+\-@]/, `split on ${JSON.stringify(separator)}: ${piece}`);
+        }
+      }
+    }
+  });
+
+  test("CSV cells are quoted, and a formula start is defused at the start and after every separator", () => {
+    assert.equal(formatCsvCell("plain"), '"plain"');
     assert.equal(formatCsvCell("a,b"), '"a,b"');
     assert.equal(formatCsvCell('say "hi"'), '"say ""hi"""');
     assert.equal(formatCsvCell("two\nlines"), '"two\nlines"');
-    for (const start of ["=", "+", "-", "@"]) assert.equal(formatCsvCell(`${start}1+1`), `'${start}1+1`);
+    for (const start of ["=", "+", "-", "@"]) assert.equal(formatCsvCell(`${start}1+1`), `"'${start}1+1"`);
     assert.equal(formatCsvCell("=1,2"), `"'=1,2"`);
-    assert.equal(formatCsvCell(null), "");
+    for (const separator of [";", ",", "\t", "\n", "\r", "; ", ",\t "]) {
+      assert.equal(formatCsvCell(`a${separator}=1+1`), `"a${separator}'=1+1"`, JSON.stringify(separator));
+    }
+    assert.equal(formatCsvCell("a;b=c"), '"a;b=c"', "an = inside a piece is no formula");
+    assert.equal(formatCsvCell(null), '""');
   });
 });
 

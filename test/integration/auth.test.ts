@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import request from "supertest";
 import { runMigrations } from "../../src/db/migrate.js";
 import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import { withOwnerDatabase } from "../support/database.js";
 
 let t: TestApp;
 let patient: TestUser;
@@ -289,6 +290,19 @@ describe("headers and cookies", () => {
     assert.equal(response.headers["x-powered-by"], undefined);
   });
 
+  test("no page may be framed: X-Frame-Options DENY agrees with frame-ancestors 'none'", async () => {
+    const { agent } = await logIn(t.app, patient.email, patient.password);
+    const pages = {
+      "/login": await request(t.app).get("/login"),
+      "/patient": await agent.get("/patient"),
+      "a 404 page": await agent.get("/no-such-page"),
+    };
+    for (const [name, response] of Object.entries(pages)) {
+      assert.equal(response.headers["x-frame-options"], "DENY", name);
+      assert.match(String(response.headers["content-security-policy"]), /frame-ancestors 'none'/, name);
+    }
+  });
+
   test("signed-in pages are not cached", async () => {
     const { agent } = await logIn(t.app, patient.email, patient.password);
     const response = await agent.get("/patient");
@@ -327,18 +341,60 @@ describe("health", () => {
 
 describe("database", () => {
   test("migrations run twice are a no-op", async () => {
-    assert.deepEqual(await runMigrations(t.database.connectionString), []);
+    assert.deepEqual(await runMigrations(t.database.ownerConnectionString), []);
   });
 
-  test("the audit table refuses UPDATE, DELETE and TRUNCATE", async () => {
+  test("the audit table refuses UPDATE, DELETE and TRUNCATE, even from its owner", async () => {
+    await withOwnerDatabase(t.database, async (db) => {
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM audit_events");
+      assert.ok(Number(rows[0]!.n) > 0);
+      await assert.rejects(db.query("UPDATE audit_events SET event_type = 'x'"), /append-only/);
+      await assert.rejects(db.query("DELETE FROM audit_events"), /append-only/);
+      await assert.rejects(db.query("TRUNCATE audit_events"), /append-only/);
+      const again = await db.query("SELECT count(*)::int AS n FROM audit_events");
+      assert.equal(again.rows[0]!.n, rows[0]!.n);
+    });
+  });
+
+  test("the app's own database role cannot alter the audit table, disable its triggers or change its rows; the app works", {
+    skip: process.env.DATABASE_URL ? false : "the embedded database has one role (see README)",
+  }, async () => {
     const db = t.database.db;
-    const { rows } = await db.query("SELECT count(*)::int AS n FROM audit_events");
-    assert.ok(Number(rows[0]!.n) > 0);
-    await assert.rejects(db.query("UPDATE audit_events SET event_type = 'x'"), /append-only/);
-    await assert.rejects(db.query("DELETE FROM audit_events"), /append-only/);
-    await assert.rejects(db.query("TRUNCATE audit_events"), /append-only/);
-    const again = await db.query("SELECT count(*)::int AS n FROM audit_events");
-    assert.equal(again.rows[0]!.n, rows[0]!.n);
+    const { rows } = await db.query(
+      `SELECT current_user AS me, rolsuper AS superuser,
+           (SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'audit_events') AS owner
+         FROM pg_roles WHERE rolname = current_user`,
+    );
+    assert.notEqual(rows[0]!.me, rows[0]!.owner, "the app does not own the table");
+    assert.equal(rows[0]!.superuser, false);
+    const before = await db.query("SELECT count(*)::int AS n FROM audit_events");
+    for (const sql of [
+      "ALTER TABLE audit_events ADD COLUMN note text",
+      "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_or_delete",
+      "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+      "DROP TRIGGER audit_events_no_update_or_delete ON audit_events",
+      "CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+      "SET session_replication_role = replica",
+      "UPDATE audit_events SET event_type = 'x'",
+      "DELETE FROM audit_events",
+      "TRUNCATE audit_events",
+    ]) {
+      await assert.rejects(db.query(sql), /permission denied|must be owner/, sql);
+    }
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.query("SET LOCAL session_replication_role = replica");
+        await tx.query("DELETE FROM audit_events");
+      }),
+      /permission denied/,
+    );
+    const after = await db.query("SELECT count(*)::int AS n FROM audit_events");
+    assert.equal(after.rows[0]!.n, before.rows[0]!.n);
+
+    // The same role runs the whole portal: a doctor logs in with password and app code.
+    const { agent, response } = await t.logIn(doctor);
+    assert.equal(response.headers.location, "/");
+    assert.equal((await agent.get("/doctor")).status, 200);
   });
 
   test("the audit log holds no passwords", async () => {

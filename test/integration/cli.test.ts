@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createDatabase } from "../../src/db/database.js";
+import { prepareDatabase } from "../../src/db/migrate.js";
+import { createTestDatabase, type TestDatabase, withOwnerDatabase } from "../support/database.js";
 
 const run = promisify(execFile);
 const portal = path.resolve("bin/portal.js");
@@ -24,7 +26,10 @@ function env(extra: Record<string, string> = {}) {
     DATA_DIR: mkdtempSync(path.join(tmpdir(), "portal-cli-")),
     BCRYPT_COST: "10",
   };
-  if (process.env.DATABASE_URL) base.DATABASE_URL = database.connectionString;
+  if (process.env.DATABASE_URL) {
+    base.DATABASE_URL = database.connectionString;
+    base.DATABASE_MIGRATION_URL = database.ownerConnectionString;
+  }
   return { ...base, ...extra };
 }
 
@@ -74,4 +79,40 @@ test("migrate reports what it did", async () => {
   const result = await portalCommand(["migrate"]);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /Applied: 0001_foundation|No pending migrations/);
+});
+
+const onServer = { skip: process.env.DATABASE_URL ? false : "the embedded database has one role (see README)" };
+
+test("migrate, run as the owner, gives the app's role what it needs and no more", onServer, async () => {
+  const appRole = decodeURIComponent(new URL(database.connectionString).username);
+  await withOwnerDatabase(database, (owner) => owner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${appRole}`));
+  const app = createDatabase({ connectionString: database.connectionString, max: 1 });
+  try {
+    await assert.rejects(app.query("SELECT count(*) FROM users"), /permission denied/, "a role with nothing granted");
+    const result = await portalCommand(["migrate"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`The app's role ${appRole} may read and write what it needs`));
+    await app.query("SELECT count(*) FROM users");
+    await app.query("INSERT INTO audit_events (occurred_at, event_type) VALUES (now(), 'test.cli_grant')");
+    await assert.rejects(app.query("UPDATE audit_events SET event_type = 'x'"), /permission denied/);
+    await assert.rejects(app.query("ALTER TABLE users ADD COLUMN note text"), /must be owner/);
+  } finally {
+    await app.end();
+  }
+});
+
+test("an app whose role owns nothing refuses to start while a migration is pending", onServer, async () => {
+  const latest = "0010_runtime_role";
+  await withOwnerDatabase(database, (owner) => owner.query("DELETE FROM pgmigrations WHERE name = $1", [latest]));
+  try {
+    await assert.rejects(
+      prepareDatabase(database.connectionString),
+      new RegExp(`1 database migration\\(s\\) are pending \\(${latest}\\)`),
+    );
+  } finally {
+    await withOwnerDatabase(database, (owner) =>
+      owner.query("INSERT INTO pgmigrations (name, run_on) VALUES ($1, now())", [latest]),
+    );
+  }
+  await prepareDatabase(database.connectionString);
 });

@@ -4,7 +4,15 @@ import { createServer } from "node:net";
 import { after, before, beforeEach, describe, test } from "node:test";
 import request from "supertest";
 import { noRequestContext } from "../../src/services/audit.js";
-import { csrfFrom, logIn, newRecoveryCodesPage, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import {
+  assertBurstChecksTen,
+  csrfFrom,
+  logIn,
+  newRecoveryCodesPage,
+  startTestApp,
+  type TestApp,
+  type TestUser,
+} from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { signTwilioRequest, startTwilioEmulator, type TwilioEmulator } from "../support/twilio-emulator.js";
 
@@ -107,6 +115,20 @@ async function auditTypes(userId: number) {
   return (await t.services.audit.listEventsForUser(userId, 100)).map((event) => event.type);
 }
 
+const countRefusedCodes = async (userId: number) =>
+  (await auditTypes(userId)).filter((type) => type === "2fa.code_refused").length;
+
+/** A key pressed on the call, as Twilio's signed gather callback reports it. */
+function pressKey(token: string, digits: string) {
+  const path = `/webhooks/twilio/gather/${token}`;
+  const params = { CallSid: "CA123", Digits: digits };
+  return request(t.app)
+    .post(path)
+    .set("X-Twilio-Signature", signTwilioRequest(authToken, `${baseUrl}${path}`, params))
+    .type("form")
+    .send(params);
+}
+
 describe("registering a phone", () => {
   test("the number counts only after the code sent by SMS comes back", async () => {
     const user = await t.createUser("patient");
@@ -175,6 +197,102 @@ describe("registering a phone", () => {
     const warning = emulator.messages.at(-1)!;
     assert.equal(warning.to, "+31611111111");
     assert.match(warning.body, /changed to \+31 6 •••• ••22/);
+  });
+});
+
+describe("codes sent in parallel and typed wrongly", () => {
+  test("a burst of 60 codes proving a number checks no more than 10, then the lock holds", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12345678" });
+    const right = codeIn(emulator.messages.at(-1)!.body);
+    const page = await agent.get("/account/2fa/phone/verify");
+    const csrf = csrfFrom(page.text);
+    await assertBurstChecksTen(t, { agent, userId: user.id, action: "/account/2fa/phone/verify", csrf, right });
+    assert.equal(await t.services.phone.findVerifiedPhone(user.id), null);
+  });
+
+  test("an SMS code that is not 6 digits is answered first and costs no try; spaces and dashes are fine", async () => {
+    const user = await patientWithPhone();
+    const agent = await passwordStep(user);
+    await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    for (const typed of ["abcdef", "12345", "1234567", "12a456", "123.456", "12 345"]) {
+      const response = await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: typed });
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter the 6 digits from the SMS/, typed);
+      assert.doesNotMatch(response.text, /not right|tr(y|ies) left/, typed);
+    }
+    assert.equal(await countRefusedCodes(user.id), 0, "nothing was counted");
+    const done = await post(agent, "/login/2fa/sms", "/login/2fa/sms", { code: `${code.slice(0, 3)} - ${code.slice(3)}` });
+    assert.equal(done.headers.location, "/", "the attempt is still open, and the spaced code works");
+  });
+
+  test("a code proving a number that is not 6 digits is answered without a try", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    await post(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12345678" });
+    const code = codeIn(emulator.messages.at(-1)!.body);
+    for (const typed of ["abcdef", "12345", "1234567", "12a456", "123.456", "12 345"]) {
+      const response = await post(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code: typed });
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter the 6 digits from the SMS/, typed);
+    }
+    assert.equal(await countRefusedCodes(user.id), 0, "nothing was counted");
+    const done = await post(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", {
+      code: `${code.slice(0, 3)} ${code.slice(3)}`,
+    });
+    assert.equal(done.status, 200, "the spaced code proves the number");
+    assert.equal((await t.services.phone.findVerifiedPhone(user.id))?.phone, mobile);
+  });
+});
+
+describe("the two-step lock stops every method", () => {
+  /** Ten well-formed wrong recovery codes over two logins lock two-step login for the account. */
+  async function lockByWrongCodes(user: TestUser) {
+    for (let round = 0; round < 2; round += 1) {
+      const agent = await passwordStep(user);
+      for (let i = 0; i < 5; i += 1)
+        await post(agent, "/login/2fa/recovery", "/login/2fa/recovery", { code: "aaaaa-bbbbb-ccccc" });
+    }
+    assert.ok(await t.services.twoFactor.findLockedUntil(user.id), "locked");
+  }
+
+  test("pressing 1 on a call that was ringing when the lock came signs nothing in and keeps the lock", async () => {
+    const { user, agent, token } = await startRingingCall();
+    await lockByWrongCodes(user);
+    const pressed = await pressKey(token, "1");
+    assert.equal(pressed.status, 200);
+    assert.match(pressed.text, /locked/);
+    assert.doesNotMatch(pressed.text, /login is confirmed/);
+    assert.notDeepEqual((await agent.get("/login/2fa/call/status")).body, { state: "approved" });
+    const page = await agent.get("/login/2fa/call");
+    assert.match(page.text, /locked/);
+    assert.notEqual((await post(agent, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
+    assert.notEqual((await agent.get("/patient")).status, 200, "not signed in");
+    assert.ok(await t.services.twoFactor.findLockedUntil(user.id), "the lock holds");
+    assert.ok((await auditTypes(user.id)).includes("2fa.call_refused_locked"), "the refused 1 is in the audit log");
+  });
+
+  test("no call is placed and no SMS sent while locked; after the lock a call signs in again", async () => {
+    const user = await patientWithPhone();
+    await lockByWrongCodes(user);
+    emulator.reset();
+    const agent = await passwordStep(user);
+    const call = await post(agent, "/login/2fa", "/login/2fa/call/start");
+    assert.equal(call.status, 429);
+    assert.match(call.text, /locked/);
+    assert.match(call.text, /try again after/);
+    const sms = await post(agent, "/login/2fa", "/login/2fa/sms/send");
+    assert.equal(sms.status, 429);
+    assert.equal(emulator.requests.length, 0, "Twilio heard nothing");
+
+    t.clock.advanceMinutes(15);
+    emulator.setCallBehaviour({ answer: "1" });
+    const later = await passwordStep(user);
+    assert.equal((await post(later, "/login/2fa", "/login/2fa/call/start")).headers.location, "/login/2fa/call");
+    await emulator.waitForCall(emulator.calls.at(-1)!.sid);
+    assert.equal((await post(later, "/login/2fa/call", "/login/2fa/call/continue")).headers.location, "/");
   });
 });
 

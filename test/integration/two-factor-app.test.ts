@@ -3,9 +3,11 @@ import { after, before, describe, test } from "node:test";
 import request from "supertest";
 import { findTotpStep, generateTotpCode, timeStepAt } from "../../src/services/two-factor/totp-codes.js";
 import {
+  assertBurstChecksTen,
   csrfFrom,
   logIn,
   newRecoveryCodesPage,
+  postCodesAtOnce,
   sessionCookieOf,
   startTestApp,
   submitForm,
@@ -39,6 +41,14 @@ async function enrolThroughPages(user: TestUser) {
     .type("form")
     .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
   return { agent, secret, codes: codesOf((await newRecoveryCodesPage(agent, done)).text) };
+}
+
+async function countEvents(userId: number, type: string): Promise<number> {
+  const { rows } = await t.database.db.query(
+    "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = $2",
+    [userId, type],
+  );
+  return Number(rows[0]!.n);
 }
 
 async function passwordStep(user: TestUser) {
@@ -194,17 +204,26 @@ describe("logging in with the app", () => {
     assert.ok(types.includes("login.succeeded"));
   });
 
-  test("a code already used is refused (replay), the next step's code works", async () => {
+  test("a code already used is refused (replay) without costing a try; the next step's code works", async () => {
     const user = await t.createUser("patient");
     const { secret } = await enrolThroughPages(user);
     t.clock.advanceSeconds(30);
     const code = await generateTotpCode(secret, t.clock.now());
     const first = await passwordStep(user);
     assert.equal((await sendCode(first, "/login/2fa/app", code)).status, 303);
+    await first
+      .post("/logout")
+      .type("form")
+      .send({ _csrf: csrfFrom((await first.get("/patient")).text) });
+    // Logged in again while the app still shows the same code: more often than a login allows wrong codes.
     const second = await passwordStep(user);
-    const replay = await sendCode(second, "/login/2fa/app", code);
-    assert.equal(replay.status, 400);
-    assert.match(replay.text, /not right/);
+    for (let i = 0; i < 6; i += 1) {
+      const replay = await sendCode(second, "/login/2fa/app", code);
+      assert.equal(replay.status, 400);
+      assert.match(replay.text, /This code was just used\. Wait for the next code in your app\./);
+      assert.doesNotMatch(replay.text, /not right|tr(y|ies) left/);
+    }
+    assert.equal(await countEvents(user.id, "2fa.code_refused"), 0, "no replay counted as a wrong guess");
     t.clock.advanceSeconds(30);
     assert.equal((await sendCode(second, "/login/2fa/app", await generateTotpCode(secret, t.clock.now()))).status, 303);
   });
@@ -221,19 +240,19 @@ describe("logging in with the app", () => {
     const stepsFrom = (steps: number) => new Date(base.getTime() + steps * 30_000);
     assert.equal(
       await method.verifyResponse({ userId: user.id, attemptId: "", response: await generateTotpCode(secret, stepsFrom(-2)) }),
-      false,
+      "wrong",
     );
     assert.equal(
       await method.verifyResponse({ userId: user.id, attemptId: "", response: await generateTotpCode(secret, stepsFrom(-1)) }),
-      true,
+      "right",
     );
     assert.equal(
       await method.verifyResponse({ userId: user.id, attemptId: "", response: await generateTotpCode(secret, stepsFrom(1)) }),
-      true,
+      "right",
     );
     assert.equal(
       await method.verifyResponse({ userId: user.id, attemptId: "", response: await generateTotpCode(secret, stepsFrom(3)) }),
-      false,
+      "wrong",
     );
     assert.equal(await findTotpStep(secret, await generateTotpCode(secret, at(0)), now), timeStepAt(now));
   });
@@ -391,6 +410,70 @@ describe("wrong codes", () => {
   });
 });
 
+describe("format mistakes", () => {
+  const notSixDigits = ["abcdef", "12345", "1234567", "12a456", "123.456", "12 345"];
+
+  test("a login code that is not 6 digits is answered first and costs no try; spaces and dashes are fine", async () => {
+    const user = await t.createUser("patient");
+    const { secret, codes } = await enrolThroughPages(user);
+    t.clock.advanceSeconds(30);
+    const agent = await passwordStep(user);
+    for (const typed of notSixDigits) {
+      const response = await sendCode(agent, "/login/2fa/app", typed);
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter the 6 digits from your app/, typed);
+      assert.doesNotMatch(response.text, /not right|tr(y|ies) left/, typed);
+    }
+    for (const typed of ["abc", "abcde-fghjk", "7kq2m-xw9ad-h3fn"]) {
+      const response = await sendCode(agent, "/login/2fa/recovery", typed);
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter a recovery code as it is written: 15 letters and digits/, typed);
+    }
+    assert.equal(await countEvents(user.id, "2fa.code_refused"), 0, "nothing was counted");
+    const code = await generateTotpCode(secret, t.clock.now());
+    const spaced = await sendCode(agent, "/login/2fa/app", ` ${code.slice(0, 3)} - ${code.slice(3)} `);
+    assert.equal(spaced.headers.location, "/", "the attempt is still open, and the spaced code works");
+    const other = await passwordStep(user);
+    assert.equal((await sendCode(other, "/login/2fa/recovery", codes[0]!.replaceAll("-", " – "))).status, 303);
+  });
+
+  test("an enrolment or step-up code that is not 6 digits is answered without a try", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    const page = await agent.get("/account/2fa/app");
+    const secret = secretOf(page.text);
+    for (const typed of notSixDigits) {
+      const response = await agent
+        .post("/account/2fa/app")
+        .type("form")
+        .send({ code: typed, _csrf: csrfFrom(page.text) });
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter the 6 digits from your app/, typed);
+    }
+    const code = await generateTotpCode(secret, t.clock.now());
+    const enrolled = await agent
+      .post("/account/2fa/app")
+      .type("form")
+      .send({ code: `${code.slice(0, 3)}-${code.slice(3)}`, _csrf: csrfFrom(page.text) });
+    assert.equal(enrolled.status, 200, "a dashed code enrols the app");
+    assert.equal(codesOf(enrolled.text).length, 10);
+
+    t.clock.advanceMinutes(6);
+    for (const typed of notSixDigits) {
+      const confirmPage = await agent.get("/account/confirm?next=/account/recovery-codes");
+      const response = await agent
+        .post("/account/confirm")
+        .type("form")
+        .send({ password: user.password, method: "app", code: typed, _csrf: csrfFrom(confirmPage.text) });
+      assert.equal(response.status, 400, typed);
+      assert.match(response.text, /Enter the 6 digits from your app/, typed);
+    }
+    assert.equal(await countEvents(user.id, "2fa.code_refused"), 0, "nothing was counted");
+    const { rows } = await t.database.db.query("SELECT second_factor_failures AS n FROM users WHERE id = $1", [user.id]);
+    assert.equal(Number(rows[0]!.n), 0);
+  });
+});
+
 describe("patients and their choice", () => {
   test("a patient without a factor is invited on a dismissable banner", async () => {
     const user = await t.createUser("patient");
@@ -513,14 +596,6 @@ test("a signed-out visitor cannot reach the second step pages", async () => {
 });
 
 describe("guesses sent in parallel", () => {
-  async function countEvents(userId: number, type: string): Promise<number> {
-    const { rows } = await t.database.db.query(
-      "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = $2",
-      [userId, type],
-    );
-    return Number(rows[0]!.n);
-  }
-
   test("a burst of wrong codes on one login checks no more than 5", async () => {
     const user = await t.createUser("patient");
     await t.enrolApp(user);
@@ -528,9 +603,19 @@ describe("guesses sent in parallel", () => {
     const page = await agent.get("/login/2fa/app");
     const csrf = csrfFrom(page.text);
     const guesses = Array.from({ length: 20 }, (_, i) => String(100000 + i));
-    await Promise.all(guesses.map((code) => agent.post("/login/2fa/app").type("form").send({ code, _csrf: csrf })));
+    await postCodesAtOnce(agent, "/login/2fa/app", csrf, guesses);
     assert.equal(await countEvents(user.id, "2fa.code_refused"), 5);
     assert.equal((await agent.get("/login/2fa")).headers.location, "/login", "the attempt is void");
+  });
+
+  test("a burst of 60 codes on app enrolment checks no more than 10, then the lock holds", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logIn(t.app, user.email, user.password);
+    const page = await agent.get("/account/2fa/app");
+    const secret = secretOf(page.text);
+    const right = await generateTotpCode(secret, t.clock.now());
+    await assertBurstChecksTen(t, { agent, userId: user.id, action: "/account/2fa/app", csrf: csrfFrom(page.text), right });
+    assert.equal(await t.services.twoFactor.hasSecondFactor(user.id), false);
   });
 
   test("bursts over several logins check no more than 10 codes before the lock", async () => {

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -80,7 +81,7 @@ export async function startTestApp(
     const { enrolment } = await services.totp.startAppEnrolment(user, true);
     const secret = enrolment.secretForDisplay.replace(/\s+/g, "");
     const outcome = await services.totp.confirmAppEnrolment(user.id, await generateTotpCode(secret, clock.now()));
-    if (outcome !== "enrolled") throw new Error(`could not enrol the app: ${outcome}`);
+    if (outcome.status !== "enrolled") throw new Error(`could not enrol the app: ${outcome.status}`);
     return secret;
   }
 
@@ -155,6 +156,33 @@ export async function logIn(app: TestApp["app"], email: string, password: string
     .type("form")
     .send({ email, password, _csrf: csrfFrom(page.text) });
   return { agent, response };
+}
+
+/** Posts each code to the form at `action` all at once, as a guessing burst does; the responses in order. */
+export function postCodesAtOnce(agent: request.Agent, action: string, csrf: string, codes: string[]) {
+  return Promise.all(codes.map((code) => agent.post(action).type("form").send({ code, _csrf: csrf })));
+}
+
+/**
+ * Sends 60 wrong codes at once to the form at `action` (with the CSRF token of its page), then
+ * the right one: asserts that exactly 10 were checked, that the rest met the lock, and that the
+ * lock holds even for the right code.
+ */
+export async function assertBurstChecksTen(
+  t: TestApp,
+  { agent, userId, action, csrf, right }: { agent: request.Agent; userId: number; action: string; csrf: string; right: string },
+) {
+  const guesses = Array.from({ length: 60 }, (_, i) => String(300000 + i)).filter((code) => code !== right);
+  const responses = await postCodesAtOnce(agent, action, csrf, guesses);
+  const { rows } = await t.database.db.query(
+    "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = '2fa.code_refused'",
+    [userId],
+  );
+  assert.equal(Number(rows[0]!.n), 10, "ten codes were checked");
+  assert.equal(responses.filter((response) => response.status === 429).length, guesses.length - 9, "the rest met the lock");
+  assert.ok(await t.services.twoFactor.findLockedUntil(userId), "two-step login is locked");
+  const [locked] = await postCodesAtOnce(agent, action, csrf, [right]);
+  assert.equal(locked!.status, 429, "even the right code waits for the lock");
 }
 
 /** GETs a page and posts its first form (or the one at formPath) with the given fields. */

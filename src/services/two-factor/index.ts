@@ -2,14 +2,12 @@ import { randomBytes } from "node:crypto";
 import type { Database, Queryable } from "../../db/database.js";
 import type { AuditLog, RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
-import type { MethodKind, SecondFactorMethod } from "./method.js";
+import type { CodeCheck, CodeTries, RefusedCode } from "./code-tries.js";
+import type { MethodKind, ResponseCheck, SecondFactorMethod } from "./method.js";
 
 export type { MethodKind, SecondFactorMethod } from "./method.js";
 
-// Numbers from SECURITY.md ("Rate limits and lockouts").
-export const wrongCodesPerAttempt = 5;
-export const wrongCodesBeforeLock = 10;
-export const lockMinutes = 15;
+// A login attempt waits this long for its second factor.
 export const attemptLifetimeMinutes = 10;
 
 export interface LoginAttempt {
@@ -22,12 +20,16 @@ export interface LoginAttempt {
 
 export type VerifyResult =
   | { status: "passed"; method: MethodKind }
-  | { status: "wrong_code"; attemptsLeft: number }
-  /** Too many wrong codes in this attempt: back to the password step. */
-  | { status: "voided" }
-  /** Too many wrong codes in a row for the account. */
+  /** Not in the method's format (letters, too few digits): answered without counting a try. */
+  | { status: "malformed" }
+  /** A code already used (the app still shows the code of the last login): not counted either. */
+  | { status: "replayed" }
+  | RefusedCode;
+
+/** Passing an attempt: done, refused because two-step login is locked, or the attempt is over. */
+export type PassResult =
+  | { status: "passed"; method: MethodKind }
   | { status: "locked"; until: Date }
-  /** The attempt is over (expired, voided, denied, or not this user's). */
   | { status: "invalid_attempt" };
 
 /**
@@ -52,6 +54,8 @@ export function enrolledKindsOf(row: Record<string, unknown>): MethodKind[] {
 export function includesSecondFactor(kinds: readonly MethodKind[]): boolean {
   return kinds.some((kind) => kind !== "recovery");
 }
+const asCodeCheck = (check: ResponseCheck): CodeCheck =>
+  check === "right" ? { status: "right", value: null } : check === "wrong" ? { status: "wrong" } : { status: "replayed" };
 
 function mapAttempt(row: Record<string, unknown>): LoginAttempt {
   return {
@@ -73,11 +77,13 @@ export function createTwoFactorService({
   db,
   clock,
   audit,
+  codeTries,
   methods,
 }: {
   db: Database;
   clock: Clock;
   audit: AuditLog;
+  codeTries: CodeTries;
   /** Every factor, in the order the method-choice page lists them; recovery codes last. */
   methods: SecondFactorMethod[];
 }) {
@@ -135,70 +141,9 @@ export function createTwoFactorService({
     return rows[0] ? mapAttempt(rows[0]) : null;
   }
 
-  async function findLockedUntil(userId: number): Promise<Date | null> {
-    const { rows } = await db.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1", [userId]);
-    const until = (rows[0]?.until as Date | null) ?? null;
-    return until && until > clock.now() ? until : null;
-  }
-
-  /** Counts a wrong code against the attempt and the account; voids or locks at the limits. */
-  async function recordWrongCode(
-    userId: number,
-    attemptId: string | null,
-    kind: MethodKind,
-    context: RequestContext,
-  ): Promise<VerifyResult> {
-    const now = clock.now();
-    const outcome = await db.transaction(async (tx): Promise<VerifyResult> => {
-      const account = await tx.query(
-        "UPDATE users SET second_factor_failures = second_factor_failures + 1 WHERE id = $1 RETURNING second_factor_failures AS n",
-        [userId],
-      );
-      const accountFailures = Number(account.rows[0]?.n ?? 0);
-      let attemptFailures = 0;
-      if (attemptId) {
-        const attempt = await tx.query(
-          "UPDATE login_attempts SET failed_codes = failed_codes + 1 WHERE id = $1 AND status = 'pending' RETURNING failed_codes AS n",
-          [attemptId],
-        );
-        attemptFailures = Number(attempt.rows[0]?.n ?? wrongCodesPerAttempt);
-      }
-      await audit.recordEvent(
-        { type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
-        context,
-        tx,
-      );
-      if (accountFailures >= wrongCodesBeforeLock) {
-        const until = addMinutes(now, lockMinutes);
-        await tx.query("UPDATE users SET second_factor_locked_until = $2, second_factor_failures = 0 WHERE id = $1", [
-          userId,
-          until,
-        ]);
-        if (attemptId)
-          await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1", [attemptId, now]);
-        await audit.recordEvent(
-          { type: "2fa.locked", subjectUserId: userId, details: { until: until.toISOString() } },
-          context,
-          tx,
-        );
-        return { status: "locked", until };
-      }
-      if (attemptId && attemptFailures >= wrongCodesPerAttempt) {
-        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1", [attemptId, now]);
-        await audit.recordEvent({ type: "2fa.attempt_voided", subjectUserId: userId, details: { method: kind } }, context, tx);
-        return { status: "voided" };
-      }
-      return {
-        status: "wrong_code",
-        attemptsLeft: attemptId ? wrongCodesPerAttempt - attemptFailures : wrongCodesBeforeLock - accountFailures,
-      };
-    });
-    return outcome;
-  }
-
+  /** Audits a right code and ends the run of wrong ones (a lock stays: only expiry or an admin lifts it). */
   async function recordCodeAccepted(userId: number, kind: MethodKind, context: RequestContext, tx: Queryable = db) {
-    // A right code proves the factor: the count of wrong ones, and a lock they set, go.
-    await tx.query("UPDATE users SET second_factor_failures = 0, second_factor_locked_until = NULL WHERE id = $1", [userId]);
+    await tx.query("UPDATE users SET second_factor_failures = 0 WHERE id = $1", [userId]);
     await audit.recordEvent(
       {
         type: kind === "recovery" ? "2fa.recovery_code_used" : "2fa.code_accepted",
@@ -212,109 +157,8 @@ export function createTwoFactorService({
   }
 
   /**
-   * Takes one try from the account (10 wrong codes in a row lock it) and, for a login, one from
-   * the attempt (5 void it), BEFORE the code is checked: parallel guesses are counted one by one
-   * in Postgres, so no burst can check more codes than the limits allow. The 10th try sets the
-   * lock as if it will fail; a right code lifts it again.
-   */
-  async function reserveCodeTry(
-    userId: number,
-    attemptId: string | null,
-  ): Promise<
-    { ok: true; accountFailures: number; attemptFailures: number; lockedUntil: Date | null } | { ok: false; result: VerifyResult }
-  > {
-    const now = clock.now();
-    const lockUntil = addMinutes(now, lockMinutes);
-    const notOpen = new Error("attempt not open");
-    try {
-      return await db.transaction(async (tx) => {
-        const account = await tx.query(
-          `UPDATE users SET
-             second_factor_failures = CASE WHEN second_factor_failures + 1 >= $3 THEN 0 ELSE second_factor_failures + 1 END,
-             second_factor_locked_until = CASE WHEN second_factor_failures + 1 >= $3 THEN $4::timestamptz ELSE NULL END
-           WHERE id = $1 AND (second_factor_locked_until IS NULL OR second_factor_locked_until <= $2)
-           RETURNING second_factor_failures AS n, second_factor_locked_until AS until`,
-          [userId, now, wrongCodesBeforeLock, lockUntil],
-        );
-        const row = account.rows[0];
-        if (!row) {
-          const { rows } = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1", [userId]);
-          return { ok: false as const, result: { status: "locked" as const, until: (rows[0]?.until as Date) ?? lockUntil } };
-        }
-        let attemptFailures = 0;
-        if (attemptId) {
-          const attempt = await tx.query(
-            `UPDATE login_attempts SET failed_codes = failed_codes + 1
-             WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3 AND failed_codes < $4
-             RETURNING failed_codes AS n`,
-            [attemptId, userId, now, wrongCodesPerAttempt],
-          );
-          // Rolls the account's try back too: a closed attempt checks no code.
-          if (!attempt.rows[0]) throw notOpen;
-          attemptFailures = Number(attempt.rows[0].n);
-        }
-        const lockedUntil = (row.until as Date | null) ?? null;
-        return {
-          ok: true as const,
-          accountFailures: lockedUntil ? wrongCodesBeforeLock : Number(row.n),
-          attemptFailures,
-          lockedUntil,
-        };
-      });
-    } catch (error) {
-      if (error === notOpen) return { ok: false, result: { status: "invalid_attempt" } };
-      throw error;
-    }
-  }
-
-  /** A reserved try that turned out wrong: says what it led to (lock, void, or tries left). */
-  async function settleWrongCode(
-    userId: number,
-    attemptId: string | null,
-    kind: MethodKind,
-    reserved: { accountFailures: number; attemptFailures: number; lockedUntil: Date | null },
-    context: RequestContext,
-  ): Promise<VerifyResult> {
-    const now = clock.now();
-    return db.transaction(async (tx) => {
-      await audit.recordEvent(
-        { type: "2fa.code_refused", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
-        context,
-        tx,
-      );
-      if (reserved.lockedUntil) {
-        if (attemptId)
-          await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
-            attemptId,
-            now,
-          ]);
-        await audit.recordEvent(
-          { type: "2fa.locked", subjectUserId: userId, details: { until: reserved.lockedUntil.toISOString() } },
-          context,
-          tx,
-        );
-        return { status: "locked" as const, until: reserved.lockedUntil };
-      }
-      if (attemptId && reserved.attemptFailures >= wrongCodesPerAttempt) {
-        await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
-          attemptId,
-          now,
-        ]);
-        await audit.recordEvent({ type: "2fa.attempt_voided", subjectUserId: userId, details: { method: kind } }, context, tx);
-        return { status: "voided" as const };
-      }
-      return {
-        status: "wrong_code" as const,
-        attemptsLeft: attemptId
-          ? wrongCodesPerAttempt - reserved.attemptFailures
-          : wrongCodesBeforeLock - reserved.accountFailures,
-      };
-    });
-  }
-
-  /**
-   * Checks a typed response (app code, SMS code, recovery code) for an open login attempt.
-   * On success the attempt is passed, exactly once.
+   * Checks a typed response (app code, SMS code, recovery code) for an open login attempt: its
+   * format first, then counted (see checkCode). On success the attempt is passed, exactly once.
    */
   async function verifyLoginResponse(
     input: { userId: number; attemptId: string | undefined; kind: string; response: string },
@@ -322,29 +166,37 @@ export function createTwoFactorService({
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
     if (!method || !input.attemptId) return { status: "invalid_attempt" };
-    const reserved = await reserveCodeTry(input.userId, input.attemptId);
-    if (!reserved.ok) return reserved.result;
-
-    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: input.attemptId, response: input.response });
-    if (!isRight) return settleWrongCode(input.userId, input.attemptId, method.kind, reserved, context);
-
-    const passed = await passAttempt(input.attemptId, input.userId, method.kind, context);
-    return passed ? { status: "passed", method: method.kind } : { status: "invalid_attempt" };
+    const attemptId = input.attemptId;
+    const response = method.normaliseResponse(input.response);
+    if (response === null) return { status: "malformed" };
+    const checked = await codeTries.checkCode(
+      { userId: input.userId, attemptId, kind: method.kind },
+      async () => asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId, response })),
+      context,
+    );
+    if (checked.status !== "right") return checked;
+    return passAttempt(attemptId, input.userId, method.kind, context);
   }
 
-  /** Marks the attempt passed if it is still open; true for the one caller that did it. */
-  async function passAttempt(attemptId: string, userId: number, kind: MethodKind, context: RequestContext): Promise<boolean> {
+  /**
+   * Marks the attempt passed if it is still open and two-step login is not locked (a phone call
+   * approved while locked signs nothing in); the result says so to the one caller that did it.
+   */
+  async function passAttempt(attemptId: string, userId: number, kind: MethodKind, context: RequestContext): Promise<PassResult> {
+    const now = clock.now();
     return db.transaction(async (tx) => {
       // Rows are locked in one order everywhere (the user, then the attempt), so this and a
       // parallel wrong code or an admin reset cannot deadlock.
-      await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [userId]);
+      const { rows } = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1 FOR UPDATE", [userId]);
+      const lockedUntil = (rows[0]?.until as Date | null) ?? null;
+      if (lockedUntil && lockedUntil > now) return { status: "locked" as const, until: lockedUntil };
       const { rowCount } = await tx.query(
         "UPDATE login_attempts SET status = 'passed', finished_at = $3 WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3",
-        [attemptId, userId, clock.now()],
+        [attemptId, userId, now],
       );
-      if (rowCount !== 1) return false;
+      if (rowCount !== 1) return { status: "invalid_attempt" as const };
       await recordCodeAccepted(userId, kind, context, tx);
-      return true;
+      return { status: "passed" as const, method: kind };
     });
   }
 
@@ -357,10 +209,14 @@ export function createTwoFactorService({
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
     if (!method) return { status: "invalid_attempt" };
-    const reserved = await reserveCodeTry(input.userId, null);
-    if (!reserved.ok) return reserved.result;
-    const isRight = await method.verifyResponse({ userId: input.userId, attemptId: "", response: input.response });
-    if (!isRight) return settleWrongCode(input.userId, null, method.kind, reserved, context);
+    const response = method.normaliseResponse(input.response);
+    if (response === null) return { status: "malformed" };
+    const checked = await codeTries.checkCode(
+      { userId: input.userId, attemptId: null, kind: method.kind },
+      async () => asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId: "", response })),
+      context,
+    );
+    if (checked.status !== "right") return checked;
     await recordCodeAccepted(input.userId, method.kind, context);
     return { status: "passed", method: method.kind };
   }
@@ -413,12 +269,11 @@ export function createTwoFactorService({
     beginLoginAttempt,
     findOpenAttempt,
     findAttempt,
-    findLockedUntil,
+    findLockedUntil: codeTries.findLockedUntil,
     findLastUsedMethod,
     verifyLoginResponse,
     verifyFreshResponse,
     passAttempt,
-    recordWrongCode,
     removeMethod,
     removeAllFactors,
   };

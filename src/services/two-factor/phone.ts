@@ -2,15 +2,19 @@ import { createHmac, randomBytes, randomInt } from "node:crypto";
 import type { Config } from "../../config.js";
 import type { Database, Queryable } from "../../db/database.js";
 import { type PhoneGateway, PhoneGatewayError } from "../../gateways/phone-gateway.js";
-import type { AuditLog, RequestContext } from "../audit.js";
+import { type AuditLog, noRequestContext, type RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
 import { deriveKey } from "../keys.js";
 import { maskPhoneNumber, phoneTail } from "../phone-numbers.js";
+import { normaliseDigitCode } from "./code-format.js";
+import type { CodeTries, RefusedCode } from "./code-tries.js";
+import type { PassResult } from "./index.js";
 import type { MethodKind, SecondFactorMethod } from "./method.js";
 import { buildCodeMessage } from "./phone-messages.js";
 
 // SMS codes and confirmation calls: one implementation that differs only in delivery.
-// Numbers from SECURITY.md ("Codes", "The phone call", "Rate limits").
+// The properties of SECURITY.md ("Codes and factors", "The phone call and the provider",
+// "Throttling and lock-outs"); the README gives the numbers.
 export const smsCodeLifetimeMinutes = 5;
 export const callLifetimeMinutes = 2;
 export const resendAfterSeconds = 30;
@@ -49,9 +53,12 @@ export type SendResult =
   /** "Send again" before 30 seconds have passed. */
   | { status: "too_soon"; retryAt: Date }
   /** The provider refused or did not answer: a message for the user. */
-  | { status: "failed"; message: string };
+  | { status: "failed"; message: string }
+  /** Two-step login is locked after too many wrong codes: nothing is sent or placed. */
+  | { status: "locked"; until: Date };
 
-export type CallAnswer = "approved" | "denied" | "wrong-key" | "not-pending";
+/** "locked": 1 was pressed while two-step login is locked, so nothing was approved. */
+export type CallAnswer = "approved" | "denied" | "wrong-key" | "locked" | "not-pending";
 
 function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
   return {
@@ -69,6 +76,14 @@ function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
   };
 }
 
+export type PhoneEnrolmentResult =
+  | { status: "enrolled"; phone: string; previousPhone: string | null }
+  /** Not 6 digits: answered without a try. */
+  | { status: "malformed" }
+  /** No code waiting for this number (any more): send a new one. */
+  | { status: "expired" }
+  | RefusedCode;
+
 export type PhoneFactor = ReturnType<typeof createPhoneFactor>;
 
 export function createPhoneFactor({
@@ -77,6 +92,7 @@ export function createPhoneFactor({
   config,
   gateway,
   audit,
+  codeTries,
   passLoginAttempt,
 }: {
   db: Database;
@@ -84,8 +100,9 @@ export function createPhoneFactor({
   config: Config;
   gateway: PhoneGateway;
   audit: AuditLog;
-  /** Marks a login attempt passed (the two-factor service's passAttempt). */
-  passLoginAttempt: (attemptId: string, userId: number, kind: MethodKind, context: RequestContext) => Promise<boolean>;
+  codeTries: CodeTries;
+  /** Marks a login attempt passed unless two-step login is locked (the two-factor service's passAttempt). */
+  passLoginAttempt: (attemptId: string, userId: number, kind: MethodKind, context: RequestContext) => Promise<PassResult>;
 }) {
   const codeKey = deriveKey(config, "sms-codes");
   const webhookUrl = (kind: string, token: string) => `${config.publicBaseUrl}/webhooks/twilio/${kind}/${token}`;
@@ -144,8 +161,9 @@ export function createPhoneFactor({
   }
 
   /**
-   * Records a new challenge if the limits allow, replacing the open one of the same kind. The user
-   * row is locked meanwhile, so parallel requests cannot both slip under a limit.
+   * Records a new challenge if the limits allow and two-step login is not locked, replacing the
+   * open one of the same kind. The user row is locked meanwhile, so parallel requests cannot both
+   * slip under a limit.
    */
   async function createChallenge(input: {
     userId: number;
@@ -155,10 +173,14 @@ export function createPhoneFactor({
     phone: string;
     code?: string;
     sessionBinding?: string;
-  }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date }> {
+  }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date } | { lockedUntil: Date }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
-      await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
+      const user = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1 FOR UPDATE", [
+        input.userId,
+      ]);
+      const lockedUntil = (user.rows[0]?.until as Date | null) ?? null;
+      if (lockedUntil && lockedUntil > now) return { lockedUntil };
       // The per-number and portal-wide limits span accounts: sends are checked one at a time.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('portal:phone-sends'))");
       const retryAt = await findSendBlock(tx, input.userId, input.phone);
@@ -256,6 +278,7 @@ export function createPhoneFactor({
     }
     const code = newCode();
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
+    if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
     const body = codeMessage(code, "login");
     return deliver(
@@ -275,6 +298,7 @@ export function createPhoneFactor({
       if (allowedAt > clock.now()) return { status: "too_soon", retryAt: allowedAt };
     }
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "call", phone: phone.phone });
+    if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "call", context);
     const token = created.challenge.token;
     return deliver(
@@ -303,7 +327,7 @@ export function createPhoneFactor({
     return { status: "rate_limited", retryAt };
   }
 
-  /** Checks a typed SMS code; consumes it atomically when right. */
+  /** Checks a normalised SMS code; consumes it atomically when right. */
   async function consumeCode(input: {
     userId: number;
     attemptId: string | null;
@@ -311,8 +335,6 @@ export function createPhoneFactor({
     code: string;
     sessionBinding?: string;
   }): Promise<PhoneChallenge | null> {
-    const code = input.code.replace(/\s+/g, "");
-    if (!/^\d{6}$/.test(code)) return null;
     const { rows } = await db.query(
       `UPDATE phone_challenges SET status = 'used', finished_at = $5
        WHERE user_id = $1 AND login_attempt_id IS NOT DISTINCT FROM $2 AND purpose = $3 AND channel = 'sms'
@@ -322,7 +344,7 @@ export function createPhoneFactor({
         input.userId,
         input.attemptId,
         input.purpose,
-        hashCode(bindingOf(input.purpose, input.userId, input.attemptId, input.sessionBinding), code),
+        hashCode(bindingOf(input.purpose, input.userId, input.attemptId, input.sessionBinding), input.code),
         clock.now(),
       ],
     );
@@ -347,20 +369,26 @@ export function createPhoneFactor({
    */
   async function answerCall(token: string, digits: string, context: RequestContext): Promise<CallAnswer> {
     const now = clock.now();
-    const next = digits === "1" ? "approved" : digits === "9" ? "denied" : "wrong-key";
+    const pressed = digits === "1" ? "approved" : digits === "9" ? "denied" : "wrong-key";
+    // While two-step login is locked, 1 approves nothing; 9 still reports "not me".
     const { rows } = await db.query(
-      `UPDATE phone_challenges SET status = $2, finished_at = $3
+      `UPDATE phone_challenges SET finished_at = $3,
+         status = CASE WHEN $2 = 'approved' AND EXISTS (
+           SELECT 1 FROM users WHERE users.id = phone_challenges.user_id AND second_factor_locked_until > $3
+         ) THEN 'locked' ELSE $2 END
        WHERE token = $1 AND channel = 'call' AND status = 'pending' AND expires_at > $3 RETURNING *`,
-      [token, next, now],
+      [token, pressed, now],
     );
     const challenge = rows[0] ? mapChallenge(rows[0]) : null;
     if (!challenge) return "not-pending";
     const details = { channel: "call", phone: phoneTail(challenge.phone) };
-    if (next === "approved" && challenge.attemptId) {
+    if (challenge.status === "locked") return refuseLockedCall(challenge, context);
+    if (pressed === "approved" && challenge.attemptId) {
       const passed = await passLoginAttempt(challenge.attemptId, challenge.userId, "call", context);
-      return passed ? "approved" : "not-pending";
+      if (passed.status === "locked") return refuseLockedCall(challenge, context);
+      return passed.status === "passed" ? "approved" : "not-pending";
     }
-    if (next === "denied") {
+    if (pressed === "denied") {
       if (challenge.attemptId) {
         await db.query("UPDATE login_attempts SET status = 'denied', finished_at = $2 WHERE id = $1 AND status = 'pending'", [
           challenge.attemptId,
@@ -378,6 +406,20 @@ export function createPhoneFactor({
       context,
     );
     return "wrong-key";
+  }
+
+  /** 1 pressed while locked (or the lock came between the key and the approval): refused, audited. */
+  async function refuseLockedCall(challenge: PhoneChallenge, context: RequestContext): Promise<CallAnswer> {
+    await db.query("UPDATE phone_challenges SET status = 'locked' WHERE id = $1 AND status = 'approved'", [challenge.id]);
+    await audit.recordEvent(
+      {
+        type: "2fa.call_refused_locked",
+        subjectUserId: challenge.userId,
+        details: { channel: "call", phone: phoneTail(challenge.phone) },
+      },
+      context,
+    );
+    return "locked";
   }
 
   const endedCallStatuses: Record<string, string> = {
@@ -430,6 +472,7 @@ export function createPhoneFactor({
       code,
       sessionBinding,
     });
+    if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
     await audit.recordEvent(
       {
@@ -448,20 +491,31 @@ export function createPhoneFactor({
     );
   }
 
-  /** Makes the proven number the user's phone. Returns the number it replaced, if any. */
+  /**
+   * Makes the proven number the user's phone. The code's format is checked first (no try taken),
+   * then it is counted like a login code. Returns the number it replaced, if any.
+   */
   async function confirmPhoneEnrolment(
     userId: number,
-    code: string,
+    typed: string,
     sessionBinding = "",
-  ): Promise<
-    { status: "enrolled"; phone: string; previousPhone: string | null } | { status: "wrong_code" } | { status: "expired" }
-  > {
-    const challenge = await consumeCode({ userId, attemptId: null, purpose: "enrol", code, sessionBinding });
-    if (!challenge) {
-      const pending = await findLatestChallenge(userId, null, "sms", "enrol");
-      const isOpen = pending && pending.status === "pending" && pending.expiresAt > clock.now();
-      return isOpen ? { status: "wrong_code" } : { status: "expired" };
-    }
+    context: RequestContext = noRequestContext,
+  ): Promise<PhoneEnrolmentResult> {
+    const code = normaliseDigitCode(typed);
+    if (code === null) return { status: "malformed" };
+    const pending = await findLatestChallenge(userId, null, "sms", "enrol");
+    const isWaiting = pending?.status === "pending" && pending.expiresAt > clock.now();
+    if (!isWaiting) return { status: "expired" };
+    const checked = await codeTries.checkCode(
+      { userId, attemptId: null, kind: "sms" },
+      async () => {
+        const challenge = await consumeCode({ userId, attemptId: null, purpose: "enrol", code, sessionBinding });
+        return challenge ? { status: "right" as const, value: challenge } : { status: "wrong" as const };
+      },
+      context,
+    );
+    if (checked.status !== "right") return checked;
+    const challenge = checked.value;
     const previous = await findVerifiedPhone(userId);
     await db.query(
       `INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, $3)
@@ -498,8 +552,9 @@ export function createPhoneFactor({
     kind: "sms",
     label: "By SMS",
     isEnrolled,
+    normaliseResponse: normaliseDigitCode,
     verifyResponse: async ({ userId, attemptId, response }) =>
-      (await consumeCode({ userId, attemptId, purpose: "login", code: response })) !== null,
+      (await consumeCode({ userId, attemptId, purpose: "login", code: response })) ? "right" : "wrong",
     async removeForUser(userId, tx) {
       await tx.query("DELETE FROM phone_factors WHERE user_id = $1", [userId]);
       await tx.query(
@@ -514,7 +569,8 @@ export function createPhoneFactor({
     kind: "call",
     label: "With a phone call",
     isEnrolled,
-    verifyResponse: async () => false,
+    normaliseResponse: () => null,
+    verifyResponse: async () => "wrong",
     removeForUser: (userId, tx) => smsMethod.removeForUser(userId, tx),
   };
 

@@ -3,7 +3,7 @@ import type { Database, Queryable } from "../../db/database.js";
 import type { Clock } from "../clock.js";
 import { deriveKey } from "../keys.js";
 import type { SecondFactorMethod } from "./method.js";
-import { generateRecoveryCodes, hashRecoveryCode, isRecoveryCodeShaped } from "./recovery-code-values.js";
+import { generateRecoveryCodes, hashRecoveryCode, isRecoveryCodeShaped, normaliseRecoveryCode } from "./recovery-code-values.js";
 
 export type RecoveryCodes = ReturnType<typeof createRecoveryCodes>;
 
@@ -40,14 +40,14 @@ export function createRecoveryCodes({ db, clock, config }: { db: Database; clock
     kind: "recovery",
     label: "Use a recovery code",
     isEnrolled: async (userId) => (await countRemainingCodes(userId)) > 0,
+    normaliseResponse: (typed) => (isRecoveryCodeShaped(typed) ? normaliseRecoveryCode(typed) : null),
     async verifyResponse({ userId, response }) {
-      if (!isRecoveryCodeShaped(response)) return false;
       // One conditional UPDATE: of two parallel requests with the same code, one finds it unused.
       const { rowCount } = await db.query(
         "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL",
         [userId, hashRecoveryCode(response, pepper), clock.now()],
       );
-      return rowCount === 1;
+      return rowCount === 1 ? "right" : "wrong";
     },
     async removeForUser(userId, tx) {
       await tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);

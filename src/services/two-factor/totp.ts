@@ -1,7 +1,10 @@
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/database.js";
+import { noRequestContext, type RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
 import { decryptSecret, encryptSecret, SecretBoxError } from "../secret-box.js";
+import { normaliseDigitCode } from "./code-format.js";
+import type { CodeTries, RefusedCode } from "./code-tries.js";
 import type { SecondFactorMethod } from "./method.js";
 import { buildOtpauthUri, findTotpStep, formatSecretForDisplay, generateTotpSecret, renderQrCode } from "./totp-codes.js";
 
@@ -14,6 +17,14 @@ export interface PendingAppEnrolment {
   expiresAt: Date;
 }
 
+export type AppEnrolmentResult =
+  | { status: "enrolled" }
+  /** Not 6 digits: answered without a try. */
+  | { status: "malformed" }
+  /** No pending enrolment (any more) for this session. */
+  | { status: "expired" }
+  | RefusedCode;
+
 export interface EnrolledApp {
   enrolledAt: Date;
 }
@@ -21,7 +32,17 @@ export interface EnrolledApp {
 export type TotpFactor = ReturnType<typeof createTotpFactor>;
 
 /** The authenticator-app factor: enrolment by QR code, and login with the app's code. */
-export function createTotpFactor({ db, clock, config }: { db: Database; clock: Clock; config: Config }) {
+export function createTotpFactor({
+  db,
+  clock,
+  config,
+  codeTries,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  codeTries: CodeTries;
+}) {
   // The user id is bound into the ciphertext: a secret copied to another user's row fails to open.
   const purposeOf = (userId: number) => `totp:user:${userId}`;
   const seal = (userId: number, secret: string) => encryptSecret(secret, config.encryptionKey, purposeOf(userId));
@@ -68,34 +89,44 @@ export function createTotpFactor({ db, clock, config }: { db: Database; clock: C
   }
 
   /**
-   * Makes the pending app the user's factor when the code is right. Returns "expired" when there
-   * is no pending enrolment any more (the page then shows a new QR code).
+   * Makes the pending app the user's factor when the code is right. The code's format is checked
+   * first (no try taken), then it is counted like a login code. "expired" when there is no pending
+   * enrolment any more (the page then shows a new QR code).
    */
   async function confirmAppEnrolment(
     userId: number,
-    code: string,
+    typed: string,
     sessionBinding = "",
-  ): Promise<"enrolled" | "wrong_code" | "expired"> {
-    const now = clock.now();
+    context: RequestContext = noRequestContext,
+  ): Promise<AppEnrolmentResult> {
+    const code = normaliseDigitCode(typed);
+    if (code === null) return { status: "malformed" };
     const { rows } = await db.query(
       "SELECT secret_box FROM totp_enrolments WHERE user_id = $1 AND expires_at > $2 AND session_binding = $3",
-      [userId, now, sessionBinding],
+      [userId, clock.now(), sessionBinding],
     );
-    if (!rows[0]) return "expired";
+    if (!rows[0]) return { status: "expired" };
     const box = rows[0].secret_box as string;
-    const step = await findTotpStep(open(userId, box), code.trim(), now);
-    if (step === null) return "wrong_code";
+    const checked = await codeTries.checkCode(
+      { userId, attemptId: null, kind: "app" },
+      async () => {
+        const step = await findTotpStep(open(userId, box), code, clock.now());
+        return step === null ? { status: "wrong" as const } : { status: "right" as const, value: step };
+      },
+      context,
+    );
+    if (checked.status !== "right") return checked;
     return db.transaction(async (tx) => {
       // Only the request that removes the pending row enrols: a double submit enrols once.
       const removed = await tx.query("DELETE FROM totp_enrolments WHERE user_id = $1 AND secret_box = $2", [userId, box]);
-      if (removed.rowCount !== 1) return "expired";
+      if (removed.rowCount !== 1) return { status: "expired" as const };
       await tx.query(
         `INSERT INTO totp_factors (user_id, secret_box, last_used_step, enrolled_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, last_used_step = EXCLUDED.last_used_step,
            enrolled_at = EXCLUDED.enrolled_at`,
-        [userId, box, step, now],
+        [userId, box, checked.value, clock.now()],
       );
-      return "enrolled";
+      return { status: "enrolled" as const };
     });
   }
 
@@ -108,26 +139,27 @@ export function createTotpFactor({ db, clock, config }: { db: Database; clock: C
     kind: "app",
     label: "With an authenticator app",
     isEnrolled: async (userId) => (await findEnrolledApp(userId)) !== null,
+    normaliseResponse: normaliseDigitCode,
     async verifyResponse({ userId, response }) {
       const { rows } = await db.query("SELECT secret_box FROM totp_factors WHERE user_id = $1", [userId]);
-      if (!rows[0]) return false;
+      if (!rows[0]) return "wrong";
       let secret: string;
       try {
         secret = open(userId, rows[0].secret_box as string);
       } catch (error) {
         // A tampered or foreign ciphertext: fail closed, the code is not accepted.
-        if (error instanceof SecretBoxError) return false;
+        if (error instanceof SecretBoxError) return "wrong";
         throw error;
       }
-      const step = await findTotpStep(secret, response.trim(), clock.now());
-      if (step === null) return false;
+      const step = await findTotpStep(secret, response, clock.now());
+      if (step === null) return "wrong";
       // Check-and-store in one statement: a step at or before the last used one is a replay, and of
       // two parallel requests with the same code only one can move last_used_step forward.
       const { rowCount } = await db.query(
         "UPDATE totp_factors SET last_used_step = $2 WHERE user_id = $1 AND last_used_step < $2",
         [userId, step],
       );
-      return rowCount === 1;
+      return rowCount === 1 ? "right" : "replayed";
     },
     async removeForUser(userId, tx) {
       await tx.query("DELETE FROM totp_factors WHERE user_id = $1", [userId]);

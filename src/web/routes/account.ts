@@ -1,4 +1,4 @@
-import { type Request, type Response, Router } from "express";
+import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { AuditLog } from "../../services/audit.js";
@@ -13,6 +13,7 @@ import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User, UserService } from "../../services/users.js";
+import { malformedCodeMessages, replayedCodeMessage } from "../code-messages.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
@@ -203,6 +204,12 @@ export function accountRoutes(deps: AccountDeps) {
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
     const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
+    if (result.status === "locked")
+      return renderLockedOut(res, {
+        until: result.until,
+        now: clock.now(),
+        back: { href: "/account/security", label: "Back to security settings" },
+      });
     if (result.status === "rate_limited") {
       const others = (await confirmMethods(user.id)).filter((method) => method.kind !== "sms");
       return renderSendLimited(res, {
@@ -259,7 +266,7 @@ export function accountRoutes(deps: AccountDeps) {
       );
     }
     if (methods.length > 0) {
-      const kind = methods.some((method) => method.kind === parsed.data.method) ? parsed.data.method! : methods[0]!.kind;
+      const kind = (methods.find((method) => method.kind === parsed.data.method) ?? methods[0]!).kind;
       if (!parsed.data.code) return renderConfirm(req, res, next, { field: "code", message: "Enter the code as well." }, 400);
       const result =
         kind === "sms"
@@ -274,6 +281,10 @@ export function accountRoutes(deps: AccountDeps) {
           now: clock.now(),
           back: { href: "/account/security", label: "Back to security settings" },
         });
+      if (result.status === "malformed")
+        return renderConfirm(req, res, next, { field: "code", message: malformedCodeMessages[kind] }, 400);
+      if (result.status === "replayed")
+        return renderConfirm(req, res, next, { field: "code", message: replayedCodeMessage }, 400);
       if (result.status !== "passed") {
         const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
         return renderConfirm(req, res, next, { field: "code", message: `That code is not right.${hint}` }, 400);
@@ -292,7 +303,15 @@ export function accountRoutes(deps: AccountDeps) {
 
   // ---- Password ----
 
-  router.get("/password", stepUp, (req, res) => {
+  // A password set by an admin must be replaced before anything else, whenever in the session: the
+  // login asked for it, and the form asks for it again. A step-up would send the user to
+  // /account/confirm, which requireUser keeps closed until the password is changed.
+  const stepUpUnlessForced = (returnPath?: string): RequestHandler => {
+    const check = requireRecentAuthentication(clock, returnPath);
+    return (req, res, next) => (req.user!.mustChangePassword ? next() : check(req, res, next));
+  };
+
+  router.get("/password", stepUpUnlessForced(), (req, res) => {
     renderPage(res, "account/password", {
       title: "Change your password",
       error: null,
@@ -301,7 +320,7 @@ export function accountRoutes(deps: AccountDeps) {
     });
   });
 
-  router.post("/password", requireRecentAuthentication(clock, "/account/password"), async (req, res) => {
+  router.post("/password", stepUpUnlessForced("/account/password"), async (req, res) => {
     const user = req.user!;
     const again = (field: string | null, message: string, status = 400) =>
       renderPage(

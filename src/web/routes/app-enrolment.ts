@@ -8,6 +8,7 @@ import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
 import type { TotpFactor } from "../../services/two-factor/totp.js";
 import type { User } from "../../services/users.js";
+import { malformedCodeMessages } from "../code-messages.js";
 import { field, parseForm } from "../forms.js";
 import { renderLockedOut } from "../limit-pages.js";
 import { type FormError, renderPage } from "../render.js";
@@ -153,32 +154,33 @@ export function appEnrolmentRoutes(
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
     if (!parsed.ok) return showEnrolment(req, res, { error: parsed.formError, status: 400 });
-    const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil) return showLockedOut(res, lockedUntil);
-
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
-    const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
-    if (outcome === "expired") {
-      return showEnrolment(req, res, {
-        error: {
-          field: "code",
-          message:
-            "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",
-        },
-        status: 400,
-      });
-    }
-    if (outcome === "wrong_code") {
-      const result = await twoFactor.recordWrongCode(user.id, null, "app", requestContext(req));
-      if (result.status === "locked") return showLockedOut(res, result.until);
-      return showEnrolment(req, res, {
-        error: {
-          field: "code",
-          message:
-            "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",
-        },
-        status: 400,
-      });
+    const outcome = await totp.confirmAppEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req), requestContext(req));
+    switch (outcome.status) {
+      case "enrolled":
+        break;
+      case "malformed":
+        return showEnrolment(req, res, { error: { field: "code", message: malformedCodeMessages.app }, status: 400 });
+      case "expired":
+        return showEnrolment(req, res, {
+          error: {
+            field: "code",
+            message:
+              "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",
+          },
+          status: 400,
+        });
+      case "locked":
+        return showLockedOut(res, outcome.until);
+      default:
+        return showEnrolment(req, res, {
+          error: {
+            field: "code",
+            message:
+              "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",
+          },
+          status: 400,
+        });
     }
     await audit.recordEvent(
       { type: "2fa.enrolment_completed", actorUserId: user.id, subjectUserId: user.id, details: { method: "app" } },

@@ -7,6 +7,7 @@ import { maskPhoneNumber, parsePhoneInput, phoneTail } from "../../services/phon
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
+import { malformedCodeMessages } from "../code-messages.js";
 import { field, parseForm } from "../forms.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { type FormError, renderPage } from "../render.js";
@@ -85,6 +86,7 @@ export function phoneEnrolmentRoutes(
         back,
       });
     }
+    if (result.status === "locked") return showLockedOut(res, result.until);
     if (result.status === "failed") return showNumberForm(req, res, result.message, 502);
     res.redirect(303, `${basePath}/verify`);
   }
@@ -111,11 +113,9 @@ export function phoneEnrolmentRoutes(
     const user = req.user!;
     const parsed = parseForm(codeForm, req.body);
     if (!parsed.ok) return showCodeForm(req, res, parsed.formError, 400);
-    const lockedUntil = await twoFactor.findLockedUntil(user.id);
-    if (lockedUntil) return showLockedOut(res, lockedUntil);
-
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
-    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req));
+    const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req), requestContext(req));
+    if (outcome.status === "malformed") return showCodeForm(req, res, { field: "code", message: malformedCodeMessages.sms }, 400);
     if (outcome.status === "expired") {
       return showCodeForm(
         req,
@@ -124,9 +124,8 @@ export function phoneEnrolmentRoutes(
         400,
       );
     }
-    if (outcome.status === "wrong_code") {
-      const result = await twoFactor.recordWrongCode(user.id, null, "sms", requestContext(req));
-      if (result.status === "locked") return showLockedOut(res, result.until);
+    if (outcome.status === "locked") return showLockedOut(res, outcome.until);
+    if (outcome.status !== "enrolled") {
       return showCodeForm(
         req,
         res,

@@ -29,6 +29,8 @@ const answers = {
   approved: "Thank you. Your login is confirmed. Goodbye.",
   denied: "Thank you. The login was refused and has been reported to the practice. Goodbye.",
   "wrong-key": "That key is not one of the options. The login was not confirmed. Goodbye.",
+  locked:
+    "Two-step login for your account is locked for a while after too many wrong codes. The login was not confirmed. Goodbye.",
   "not-pending": "This call is no longer valid. Goodbye.",
 } as const;
 

@@ -6,6 +6,7 @@ import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from ".
 import type { PhoneFactor, SendResult } from "../../services/two-factor/phone.js";
 import { resendAfterSeconds } from "../../services/two-factor/phone.js";
 import type { UserService } from "../../services/users.js";
+import { malformedCodeMessages, replayedCodeMessage } from "../code-messages.js";
 import { field, parseForm } from "../forms.js";
 import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
@@ -38,6 +39,7 @@ const callEndings: Record<string, string> = {
   "hung-up": "The call ended before a key was pressed.",
   expired: "There was no answer within 2 minutes.",
   replaced: "A newer call replaced this one.",
+  locked: "Two-step login for your account is locked after too many wrong codes, so pressing 1 did not confirm the login.",
 };
 
 /** The pages between the password and the signed-in portal: choose a method, then prove it. */
@@ -112,29 +114,27 @@ export function twoFactorLoginRoutes({
   async function answerVerification(
     req: Request,
     res: Response,
-    result: VerifyResult,
+    { kind, result, wrongCodeHint = "" }: { kind: MethodKind; result: VerifyResult; wrongCodeHint?: string },
     rerender: (error: FormError) => Promise<void> | void,
   ) {
     switch (result.status) {
       case "passed":
         return finishLogin(req, res, result.method);
+      case "malformed":
+        return rerender({ field: "code", message: malformedCodeMessages[kind] });
+      case "replayed":
+        return rerender({ field: "code", message: replayedCodeMessage });
       case "wrong_code":
         return rerender({
           field: "code",
-          message: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.`,
+          message: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.${wrongCodeHint}`,
         });
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
       case "locked":
         await restartWithNotice(req, "Two-step login for your account is locked for a while after too many wrong codes.");
-        // The login is over: the page offers no way back into it, only the wait and the practice.
-        res.locals.signOutOnly = false;
-        return renderLockedOut(res, {
-          until: result.until,
-          now: clock.now(),
-          back: { href: "/login", label: "Back to the login page" },
-        });
+        return showLoginLocked(res, result.until);
       case "invalid_attempt":
         await restartWithNotice(req, attemptOverNotice);
         return res.redirect(303, "/login");
@@ -167,11 +167,17 @@ export function twoFactorLoginRoutes({
         { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind, response: parsed.data.code },
         requestContext(req),
       );
-      await answerVerification(req, res, result, (error) => renderPage(res, view, { title, error }, 400));
+      await answerVerification(req, res, { kind, result }, (error) => renderPage(res, view, { title, error }, 400));
     });
   }
 
   // ---- SMS ----
+
+  /** The login is over: the page offers no way back into it, only the wait and the practice. */
+  function showLoginLocked(res: Response, until: Date) {
+    res.locals.signOutOnly = false;
+    renderLockedOut(res, { until, now: clock.now(), back: { href: "/login", label: "Back to the login page" } });
+  }
 
   /** The ways in that need no phone, for a page that says sending is paused. */
   async function listPhonelessMethods(userId: number): Promise<PageLink[]> {
@@ -228,6 +234,7 @@ export function twoFactorLoginRoutes({
     if (!(await requireEnrolled(req, res, "sms"))) return;
     const isResend = (await phone.findLatestChallenge(req.user!.id, req.loginAttempt!.id, "sms")) !== null;
     const result = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "locked") return showLoginLocked(res, result.until);
     if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
     if (problem)
@@ -254,13 +261,11 @@ export function twoFactorLoginRoutes({
       { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
       requestContext(req),
     );
-    await answerVerification(req, res, result, (error) =>
-      renderSmsPage(
-        req,
-        res,
-        { ...error, message: `${error.message} A code works once, for 5 minutes, and only the newest code counts.` },
-        400,
-      ),
+    await answerVerification(
+      req,
+      res,
+      { kind: "sms", result, wrongCodeHint: " A code works once, for 5 minutes, and only the newest code counts." },
+      (error) => renderSmsPage(req, res, error, 400),
     );
   });
 
@@ -274,13 +279,17 @@ export function twoFactorLoginRoutes({
     const challenge = await phone.findLatestChallenge(req.user!.id, attempt.id, "call");
     if (!challenge) return { state: "none", challengeExists: false };
     if (challenge.status === "pending" && challenge.expiresAt <= clock.now()) return { state: "expired", challengeExists: true };
-    return { state: challenge.status === "pending" ? "calling" : challenge.status, challengeExists: true };
+    // Only a passed attempt is approved: a call whose 1 is still being turned into a pass is
+    // waiting, one the lock refused says so.
+    const isWaiting = challenge.status === "pending" || challenge.status === "approved";
+    return { state: isWaiting ? "calling" : challenge.status, challengeExists: true };
   }
 
   router.post("/call/start", async (req, res) => {
     if (!(await requireEnrolled(req, res, "call"))) return;
     if (req.loginAttempt!.status !== "pending") return res.redirect(303, "/login/2fa/call");
     const result = await phone.startLoginCall(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "locked") return showLoginLocked(res, result.until);
     if (result.status === "rate_limited") return showSendLimited(req, res, result.retryAt);
     const problem = describeSendProblem(result);
     if (problem) {
