@@ -19,6 +19,10 @@ export const resendAfterSeconds = 30;
 export const sendWindowMinutes = 15;
 export const sendsPerWindow = 6;
 export const sendsPerDay = 15;
+// Codes proving a number, counted per number over all accounts: nobody can pump SMS to a stranger's
+// number, and these sends never count against the owner's login sends to it.
+export const enrolSendsPerWindow = 3;
+export const enrolSendsPerDay = 5;
 
 export type Channel = "sms" | "call";
 
@@ -52,6 +56,12 @@ export type SendResult =
   | { status: "failed"; message: string };
 
 export type CallAnswer = "approved" | "denied" | "wrong-key" | "not-pending";
+
+/** The latest of the dates given, or null when there are none. */
+function latestOf(dates: (Date | null)[]): Date | null {
+  const times = dates.filter((date): date is Date => date !== null).map((date) => date.getTime());
+  return times.length ? new Date(Math.max(...times)) : null;
+}
 
 function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
   return {
@@ -129,18 +139,30 @@ export function createPhoneFactor({
     return rows[0] ? addMinutes(rows[0].created_at as Date, windowMinutes) : null;
   }
 
-  /** When sending to this user and number is possible again, or null when it is possible now. */
-  async function findSendBlock(tx: Queryable, userId: number, phone: string): Promise<Date | null> {
-    const ends = [
+  /** When this account may send again (its own sends, logins and enrolments), or null when now. */
+  async function findAccountBlock(tx: Queryable, userId: number): Promise<Date | null> {
+    return latestOf([
       await findLimitEnd(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
       await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], sendWindowMinutes, sendsPerWindow),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], 24 * 60, sendsPerDay),
+    ]);
+  }
+
+  /**
+   * When the limits shared across accounts (this number, the whole portal) allow a send again, or
+   * null when now. A login send (only ever to the account's verified number) counts the login sends
+   * to the number; a code proving a number counts the codes proving it, so that another account
+   * adding a number cannot stop its owner's login.
+   */
+  async function findSharedBlock(tx: Queryable, purpose: "login" | "enrol", phone: string): Promise<Date | null> {
+    const [perWindow, perDay] = purpose === "login" ? [sendsPerWindow, sendsPerDay] : [enrolSendsPerWindow, enrolSendsPerDay];
+    const where = "phone_e164 = $1 AND purpose = $2";
+    return latestOf([
+      await findLimitEnd(tx, where, [phone, purpose], sendWindowMinutes, perWindow),
+      await findLimitEnd(tx, where, [phone, purpose], 24 * 60, perDay),
       config.phoneDailyLimit > 0
         ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
         : addMinutes(clock.now(), 24 * 60),
-    ].filter((end): end is Date => end !== null);
-    return ends.length ? new Date(Math.max(...ends.map((end) => end.getTime()))) : null;
+    ]);
   }
 
   /**
@@ -161,7 +183,7 @@ export function createPhoneFactor({
       await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
       // The per-number and portal-wide limits span accounts: sends are checked one at a time.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('portal:phone-sends'))");
-      const retryAt = await findSendBlock(tx, input.userId, input.phone);
+      const retryAt = latestOf([await findAccountBlock(tx, input.userId), await findSharedBlock(tx, input.purpose, input.phone)]);
       if (retryAt) return { retryAt };
       // A new code or call replaces the open one; the attempt's wrong-code count stays.
       await tx.query(
