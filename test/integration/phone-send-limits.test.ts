@@ -36,6 +36,14 @@ async function outboxTo(phone: string, kind: "sms" | "call") {
   return Number(rows[0]!.n);
 }
 
+async function auditCount(userId: number, type: string) {
+  const { rows } = await database.db.query(
+    "SELECT count(*)::int AS n FROM audit_events WHERE subject_user_id = $1 AND event_type = $2",
+    [userId, type],
+  );
+  return Number(rows[0]!.n);
+}
+
 const addNumber = (agent: request.Agent, phone: string) =>
   submitForm(agent, "/account/2fa/phone", "/account/2fa/phone", { phone });
 
@@ -100,5 +108,49 @@ describe("sends to someone else's number", () => {
     }
     const attempt = await t.services.twoFactor.beginLoginAttempt(second.id);
     assert.equal((await t.services.phone.sendLoginCode(second.id, attempt, noRequestContext)).status, "rate_limited");
+  });
+});
+
+describe("refused sends in the audit log", () => {
+  test("30 refused sends leave one event, and the security page still shows the sends before them", async () => {
+    const user = await patientWithPhone("+31644440005");
+    for (let i = 0; i < 6; i += 1) {
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      assert.equal((await t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)).status, "sent");
+    }
+    for (let i = 0; i < 30; i += 1) {
+      t.clock.advanceSeconds(10);
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      const send = i % 2 ? t.services.phone.startLoginCall : t.services.phone.sendLoginCode;
+      assert.equal((await send(user.id, attempt, noRequestContext)).status, "rate_limited");
+    }
+    assert.equal(await auditCount(user.id, "2fa.send_limited"), 1);
+    const shown = await t.services.audit.listEventsForUser(user.id, 20);
+    assert.ok(
+      shown.some((event) => event.type === "2fa.challenge_sent"),
+      "the real sends are still on the page",
+    );
+
+    // Once the limit has passed, a new limit is recorded again.
+    t.clock.advanceMinutes(16);
+    for (let i = 0; i < 6; i += 1) {
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      assert.equal((await t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)).status, "sent");
+    }
+    const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+    assert.equal((await t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)).status, "rate_limited");
+    assert.equal(await auditCount(user.id, "2fa.send_limited"), 2);
+  });
+
+  test("a send refused by the account's own limit does not wait for the portal-wide lock", async () => {
+    const user = await patientWithPhone("+31644440006");
+    for (let i = 0; i < 6; i += 1) {
+      const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+      await t.services.phone.sendLoginCode(user.id, attempt, noRequestContext);
+    }
+    const attempt = await t.services.twoFactor.beginLoginAttempt(user.id);
+    log.clear();
+    assert.equal((await t.services.phone.sendLoginCode(user.id, attempt, noRequestContext)).status, "rate_limited");
+    assert.ok(!log.statements.some((statement) => /pg_advisory_xact_lock/.test(statement.sql)));
   });
 });

@@ -57,10 +57,18 @@ export type SendResult =
 
 export type CallAnswer = "approved" | "denied" | "wrong-key" | "not-pending";
 
-/** The latest of the dates given, or null when there are none. */
-function latestOf(dates: (Date | null)[]): Date | null {
-  const times = dates.filter((date): date is Date => date !== null).map((date) => date.getTime());
-  return times.length ? new Date(Math.max(...times)) : null;
+/** A reached send limit: counted from since (its oldest send), possible again at retryAt. */
+interface SendBlock {
+  since: Date;
+  retryAt: Date;
+}
+
+/** The limit that ends last, or null when none is reached. */
+function latestOf(blocks: (SendBlock | null)[]): SendBlock | null {
+  return blocks.reduce<SendBlock | null>(
+    (latest, block) => (block && (!latest || block.retryAt > latest.retryAt) ? block : latest),
+    null,
+  );
 }
 
 function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
@@ -123,27 +131,28 @@ export function createPhoneFactor({
   }
 
   /** The n-th most recent send in a window, when there were n: the limit is reached until it ages out. */
-  async function findLimitEnd(
+  async function findLimitBlock(
     tx: Queryable,
     where: string,
     params: unknown[],
     windowMinutes: number,
     limit: number,
-  ): Promise<Date | null> {
+  ): Promise<SendBlock | null> {
     const since = addMinutes(clock.now(), -windowMinutes);
     const { rows } = await tx.query(
       `SELECT created_at FROM phone_challenges WHERE ${where} AND created_at > $${params.length + 1}
        ORDER BY created_at DESC OFFSET ${limit - 1} LIMIT 1`,
       [...params, since],
     );
-    return rows[0] ? addMinutes(rows[0].created_at as Date, windowMinutes) : null;
+    const oldest = rows[0]?.created_at as Date | undefined;
+    return oldest ? { since: oldest, retryAt: addMinutes(oldest, windowMinutes) } : null;
   }
 
   /** When this account may send again (its own sends, logins and enrolments), or null when now. */
-  async function findAccountBlock(tx: Queryable, userId: number): Promise<Date | null> {
+  async function findAccountBlock(tx: Queryable, userId: number): Promise<SendBlock | null> {
     return latestOf([
-      await findLimitEnd(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
-      await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
+      await findLimitBlock(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
+      await findLimitBlock(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
     ]);
   }
 
@@ -153,15 +162,15 @@ export function createPhoneFactor({
    * to the number; a code proving a number counts the codes proving it, so that another account
    * adding a number cannot stop its owner's login.
    */
-  async function findSharedBlock(tx: Queryable, purpose: "login" | "enrol", phone: string): Promise<Date | null> {
+  async function findSharedBlock(tx: Queryable, purpose: "login" | "enrol", phone: string): Promise<SendBlock | null> {
     const [perWindow, perDay] = purpose === "login" ? [sendsPerWindow, sendsPerDay] : [enrolSendsPerWindow, enrolSendsPerDay];
     const where = "phone_e164 = $1 AND purpose = $2";
     return latestOf([
-      await findLimitEnd(tx, where, [phone, purpose], sendWindowMinutes, perWindow),
-      await findLimitEnd(tx, where, [phone, purpose], 24 * 60, perDay),
+      await findLimitBlock(tx, where, [phone, purpose], sendWindowMinutes, perWindow),
+      await findLimitBlock(tx, where, [phone, purpose], 24 * 60, perDay),
       config.phoneDailyLimit > 0
-        ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
-        : addMinutes(clock.now(), 24 * 60),
+        ? await findLimitBlock(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
+        : { since: clock.now(), retryAt: addMinutes(clock.now(), 24 * 60) },
     ]);
   }
 
@@ -177,14 +186,19 @@ export function createPhoneFactor({
     phone: string;
     code?: string;
     sessionBinding?: string;
-  }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date }> {
+  }): Promise<{ challenge: PhoneChallenge } | { block: SendBlock }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
       await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
+      // The user row lock makes this account's own count exact: its refusal needs no portal-wide lock.
+      const accountBlock = await findAccountBlock(tx, input.userId);
+      if (accountBlock) {
+        return { block: latestOf([accountBlock, await findSharedBlock(tx, input.purpose, input.phone)]) ?? accountBlock };
+      }
       // The per-number and portal-wide limits span accounts: sends are checked one at a time.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('portal:phone-sends'))");
-      const retryAt = latestOf([await findAccountBlock(tx, input.userId), await findSharedBlock(tx, input.purpose, input.phone)]);
-      if (retryAt) return { retryAt };
+      const block = await findSharedBlock(tx, input.purpose, input.phone);
+      if (block) return { block };
       // A new code or call replaces the open one; the attempt's wrong-code count stays.
       await tx.query(
         `UPDATE phone_challenges SET status = 'replaced', finished_at = $5
@@ -278,7 +292,7 @@ export function createPhoneFactor({
     }
     const code = newCode();
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    if ("block" in created) return rateLimited(userId, created.block, "sms", context);
     const body = codeMessage(code, "login");
     return deliver(
       created.challenge,
@@ -297,7 +311,7 @@ export function createPhoneFactor({
       if (allowedAt > clock.now()) return { status: "too_soon", retryAt: allowedAt };
     }
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "call", phone: phone.phone });
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "call", context);
+    if ("block" in created) return rateLimited(userId, created.block, "call", context);
     const token = created.challenge.token;
     return deliver(
       created.challenge,
@@ -312,17 +326,19 @@ export function createPhoneFactor({
     );
   }
 
-  async function rateLimited(userId: number, retryAt: Date, channel: Channel, context: RequestContext): Promise<SendResult> {
-    await audit.recordEvent(
+  /** Audits a refusal once per limit: not when one was recorded since the limit's oldest send. */
+  async function rateLimited(userId: number, block: SendBlock, channel: Channel, context: RequestContext): Promise<SendResult> {
+    await audit.recordEventUnlessRecent(
       {
         type: "2fa.send_limited",
         actorUserId: userId,
         subjectUserId: userId,
-        details: { channel, until: retryAt.toISOString() },
+        details: { channel, until: block.retryAt.toISOString() },
       },
       context,
+      block.since,
     );
-    return { status: "rate_limited", retryAt };
+    return { status: "rate_limited", retryAt: block.retryAt };
   }
 
   /** Checks a typed SMS code; consumes it atomically when right. */
@@ -452,7 +468,7 @@ export function createPhoneFactor({
       code,
       sessionBinding,
     });
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    if ("block" in created) return rateLimited(userId, created.block, "sms", context);
     await audit.recordEvent(
       {
         type: "2fa.enrolment_started",
