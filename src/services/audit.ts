@@ -49,19 +49,36 @@ export function mapAuditRow(row: Record<string, unknown>): AuditEvent {
 export type AuditLog = ReturnType<typeof createAuditLog>;
 
 export function createAuditLog({ db, clock }: { db: Database; clock: Clock }) {
+  const eventValues = (event: AuditEventInput, context: RequestContext) => [
+    clock.now(),
+    event.type,
+    event.actorUserId ?? null,
+    event.subjectUserId ?? null,
+    context.ip?.slice(0, 64) ?? null,
+    context.userAgent?.slice(0, 512) ?? null,
+    JSON.stringify(event.details ?? {}),
+  ];
+
   async function recordEvent(event: AuditEventInput, context: RequestContext, tx: Queryable = db): Promise<void> {
     await tx.query(
       `INSERT INTO audit_events (occurred_at, event_type, actor_user_id, subject_user_id, ip, user_agent, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        clock.now(),
-        event.type,
-        event.actorUserId ?? null,
-        event.subjectUserId ?? null,
-        context.ip?.slice(0, 64) ?? null,
-        context.userAgent?.slice(0, 512) ?? null,
-        JSON.stringify(event.details ?? {}),
-      ],
+      eventValues(event, context),
+    );
+  }
+
+  /**
+   * Records the event unless one of the same type about the same user was recorded at or after
+   * since: a repeated refusal is kept once, and does not push other events off the user's list.
+   */
+  async function recordEventUnlessRecent(event: AuditEventInput, context: RequestContext, since: Date): Promise<void> {
+    await db.query(
+      `INSERT INTO audit_events (occurred_at, event_type, actor_user_id, subject_user_id, ip, user_agent, details)
+       SELECT $1, $2, $3, $4, $5, $6, $7
+       WHERE NOT EXISTS (
+         SELECT 1 FROM audit_events WHERE subject_user_id = $4 AND event_type = $2 AND occurred_at >= $8
+       )`,
+      [...eventValues(event, context), since],
     );
   }
 
@@ -74,5 +91,5 @@ export function createAuditLog({ db, clock }: { db: Database; clock: Clock }) {
     return rows.map(mapAuditRow);
   }
 
-  return { recordEvent, listEventsForUser };
+  return { recordEvent, recordEventUnlessRecent, listEventsForUser };
 }

@@ -204,3 +204,14 @@ export async function newRecoveryCodesPage(agent: request.Agent, response: reque
   }
   return agent.get("/account/recovery-codes/new");
 }
+
+/** A patient whose phone number is verified directly through the database, with recovery codes. */
+export async function createPatientWithPhone(t: TestApp, phone: string): Promise<TestUser> {
+  const user = await t.createUser("patient");
+  await t.database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, now())", [
+    user.id,
+    phone,
+  ]);
+  await t.services.recoveryCodes.regenerateRecoveryCodes(user.id);
+  return user;
+}

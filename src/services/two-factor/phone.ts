@@ -23,6 +23,10 @@ export const resendAfterSeconds = 30;
 export const sendWindowMinutes = 15;
 export const sendsPerWindow = 6;
 export const sendsPerDay = 15;
+// Codes proving a number, counted per number over all accounts: nobody can pump SMS to a stranger's
+// number, and these sends never count against the owner's login sends to it.
+export const enrolSendsPerWindow = 3;
+export const enrolSendsPerDay = 5;
 
 export type Channel = "sms" | "call";
 
@@ -59,6 +63,20 @@ export type SendResult =
 
 /** "locked": 1 was pressed while two-step login is locked, so nothing was approved. */
 export type CallAnswer = "approved" | "denied" | "wrong-key" | "locked" | "not-pending";
+
+/** A reached send limit: counted from since (its oldest send), possible again at retryAt. */
+interface SendBlock {
+  since: Date;
+  retryAt: Date;
+}
+
+/** The limit that ends last, or null when none is reached. */
+function latestOf(blocks: (SendBlock | null)[]): SendBlock | null {
+  return blocks.reduce<SendBlock | null>(
+    (latest, block) => (block && (!latest || block.retryAt > latest.retryAt) ? block : latest),
+    null,
+  );
+}
 
 function mapChallenge(row: Record<string, unknown>): PhoneChallenge {
   return {
@@ -130,34 +148,47 @@ export function createPhoneFactor({
   }
 
   /** The n-th most recent send in a window, when there were n: the limit is reached until it ages out. */
-  async function findLimitEnd(
+  async function findLimitBlock(
     tx: Queryable,
     where: string,
     params: unknown[],
     windowMinutes: number,
     limit: number,
-  ): Promise<Date | null> {
+  ): Promise<SendBlock | null> {
     const since = addMinutes(clock.now(), -windowMinutes);
     const { rows } = await tx.query(
       `SELECT created_at FROM phone_challenges WHERE ${where} AND created_at > $${params.length + 1}
        ORDER BY created_at DESC OFFSET ${limit - 1} LIMIT 1`,
       [...params, since],
     );
-    return rows[0] ? addMinutes(rows[0].created_at as Date, windowMinutes) : null;
+    const oldest = rows[0]?.created_at as Date | undefined;
+    return oldest ? { since: oldest, retryAt: addMinutes(oldest, windowMinutes) } : null;
   }
 
-  /** When sending to this user and number is possible again, or null when it is possible now. */
-  async function findSendBlock(tx: Queryable, userId: number, phone: string): Promise<Date | null> {
-    const ends = [
-      await findLimitEnd(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
-      await findLimitEnd(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], sendWindowMinutes, sendsPerWindow),
-      await findLimitEnd(tx, "phone_e164 = $1", [phone], 24 * 60, sendsPerDay),
+  /** When this account may send again (its own sends, logins and enrolments), or null when now. */
+  async function findAccountBlock(tx: Queryable, userId: number): Promise<SendBlock | null> {
+    return latestOf([
+      await findLimitBlock(tx, "user_id = $1", [userId], sendWindowMinutes, sendsPerWindow),
+      await findLimitBlock(tx, "user_id = $1", [userId], 24 * 60, sendsPerDay),
+    ]);
+  }
+
+  /**
+   * When the limits shared across accounts (this number, the whole portal) allow a send again, or
+   * null when now. A login send (only ever to the account's verified number) counts the login sends
+   * to the number; a code proving a number counts the codes proving it, so that another account
+   * adding a number cannot stop its owner's login.
+   */
+  async function findSharedBlock(tx: Queryable, purpose: "login" | "enrol", phone: string): Promise<SendBlock | null> {
+    const [perWindow, perDay] = purpose === "login" ? [sendsPerWindow, sendsPerDay] : [enrolSendsPerWindow, enrolSendsPerDay];
+    const where = "phone_e164 = $1 AND purpose = $2";
+    return latestOf([
+      await findLimitBlock(tx, where, [phone, purpose], sendWindowMinutes, perWindow),
+      await findLimitBlock(tx, where, [phone, purpose], 24 * 60, perDay),
       config.phoneDailyLimit > 0
-        ? await findLimitEnd(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
-        : addMinutes(clock.now(), 24 * 60),
-    ].filter((end): end is Date => end !== null);
-    return ends.length ? new Date(Math.max(...ends.map((end) => end.getTime()))) : null;
+        ? await findLimitBlock(tx, "TRUE", [], 24 * 60, config.phoneDailyLimit)
+        : { since: clock.now(), retryAt: addMinutes(clock.now(), 24 * 60) },
+    ]);
   }
 
   /**
@@ -173,7 +204,7 @@ export function createPhoneFactor({
     phone: string;
     code?: string;
     sessionBinding?: string;
-  }): Promise<{ challenge: PhoneChallenge } | { retryAt: Date } | { lockedUntil: Date }> {
+  }): Promise<{ challenge: PhoneChallenge } | { block: SendBlock } | { lockedUntil: Date }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
       const user = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1 FOR UPDATE", [
@@ -181,10 +212,15 @@ export function createPhoneFactor({
       ]);
       const lockedUntil = (user.rows[0]?.until as Date | null) ?? null;
       if (lockedUntil && lockedUntil > now) return { lockedUntil };
+      // The user row lock makes this account's own count exact: its refusal needs no portal-wide lock.
+      const accountBlock = await findAccountBlock(tx, input.userId);
+      if (accountBlock) {
+        return { block: latestOf([accountBlock, await findSharedBlock(tx, input.purpose, input.phone)]) ?? accountBlock };
+      }
       // The per-number and portal-wide limits span accounts: sends are checked one at a time.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('portal:phone-sends'))");
-      const retryAt = await findSendBlock(tx, input.userId, input.phone);
-      if (retryAt) return { retryAt };
+      const block = await findSharedBlock(tx, input.purpose, input.phone);
+      if (block) return { block };
       // A new code or call replaces the open one; the attempt's wrong-code count stays.
       await tx.query(
         `UPDATE phone_challenges SET status = 'replaced', finished_at = $5
@@ -279,7 +315,7 @@ export function createPhoneFactor({
     const code = newCode();
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    if ("block" in created) return rateLimited(userId, created.block, "sms", context);
     const body = codeMessage(code, "login");
     return deliver(
       created.challenge,
@@ -299,7 +335,7 @@ export function createPhoneFactor({
     }
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "call", phone: phone.phone });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "call", context);
+    if ("block" in created) return rateLimited(userId, created.block, "call", context);
     const token = created.challenge.token;
     return deliver(
       created.challenge,
@@ -314,17 +350,19 @@ export function createPhoneFactor({
     );
   }
 
-  async function rateLimited(userId: number, retryAt: Date, channel: Channel, context: RequestContext): Promise<SendResult> {
-    await audit.recordEvent(
+  /** Audits a refusal once per limit: not when one was recorded since the limit's oldest send. */
+  async function rateLimited(userId: number, block: SendBlock, channel: Channel, context: RequestContext): Promise<SendResult> {
+    await audit.recordEventUnlessRecent(
       {
         type: "2fa.send_limited",
         actorUserId: userId,
         subjectUserId: userId,
-        details: { channel, until: retryAt.toISOString() },
+        details: { channel, until: block.retryAt.toISOString() },
       },
       context,
+      block.since,
     );
-    return { status: "rate_limited", retryAt };
+    return { status: "rate_limited", retryAt: block.retryAt };
   }
 
   /** Checks a normalised SMS code; consumes it atomically when right. */
@@ -473,7 +511,7 @@ export function createPhoneFactor({
       sessionBinding,
     });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
-    if ("retryAt" in created) return rateLimited(userId, created.retryAt, "sms", context);
+    if ("block" in created) return rateLimited(userId, created.block, "sms", context);
     await audit.recordEvent(
       {
         type: "2fa.enrolment_started",
