@@ -7,6 +7,7 @@ import { createSessionService } from "../../src/services/sessions.js";
 import { createErrorHandler } from "../../src/web/middleware/errors.js";
 import { createSessionMiddleware } from "../../src/web/session.js";
 import { csrfFrom, logIn, sessionCookieOf, startTestApp, type TestApp } from "../support/app.js";
+import { withOwnerDatabase } from "../support/database.js";
 import { logStatements } from "../support/statement-log.js";
 
 let t: TestApp;
@@ -106,11 +107,14 @@ test("when the session cannot be stored, the answer is a whole 503 page and no s
       ).rows[0]?.n,
     );
   const loginsBefore = await countLogins();
-  await t.database.db.query(`
+  // Triggers are the owner's to create (the app's own role owns nothing).
+  await withOwnerDatabase(t.database, (owner) =>
+    owner.query(`
     CREATE FUNCTION refuse_session_writes() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN RAISE EXCEPTION 'session writes refused for this test'; END; $$;
     CREATE TRIGGER refuse_session_writes BEFORE INSERT OR UPDATE ON session
-      FOR EACH ROW EXECUTE FUNCTION refuse_session_writes();`);
+      FOR EACH ROW EXECUTE FUNCTION refuse_session_writes();`),
+  );
   try {
     t.clock.advanceMinutes(2);
     const page = await agent.get("/patient");
@@ -129,7 +133,9 @@ test("when the session cannot be stored, the answer is a whole 503 page and no s
     assert.equal(sessionCookieOf(login), undefined, "no cookie for a session that does not exist");
     assert.equal(await countLogins(), loginsBefore, "a login whose session was not kept is not recorded as one");
   } finally {
-    await t.database.db.query("DROP TRIGGER refuse_session_writes ON session; DROP FUNCTION refuse_session_writes();");
+    await withOwnerDatabase(t.database, (owner) =>
+      owner.query("DROP TRIGGER refuse_session_writes ON session; DROP FUNCTION refuse_session_writes();"),
+    );
   }
   assert.equal((await agent.get("/patient")).status, 200, "the session goes on once the database takes writes again");
 });
