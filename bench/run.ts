@@ -325,7 +325,7 @@ async function main(): Promise<number> {
     const portal = await startPortal(database.url, "portal");
     // Idle: started (migrations checked, demo accounts there), nothing served yet.
     const rssIdle = readMemory(portal.pid);
-    const baseline = await startBaseline(database.url, "baseline");
+    const baseline = await startBaseline(database.baselineUrl, "baseline");
 
     phase(`signing in ${settings.pageSessions} sessions on each; ${settings.anonymousSessions} login-page visits`);
     const portalCookies = await signInMany(settings.pageSessions, () => logInWithPassword(portal.baseUrl, accounts.pagePatient));
@@ -439,7 +439,7 @@ async function main(): Promise<number> {
       });
       baselineStatements = await countStatements({
         serverUrl,
-        databaseUrl: database.url,
+        databaseUrl: database.baselineUrl ?? database.url,
         start: (url) => startBaseline(url, "baseline-counted"),
         tasks: { "/patient": pageTask("/patient", baselineCookies[0]!, settings.statementRequests) },
       });

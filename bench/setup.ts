@@ -10,8 +10,13 @@ import { createTestDatabase } from "../test/support/database.js";
 import { type Account, type AppAccount, appCodeAt, currentAppStep } from "./visitor.js";
 
 export interface BenchDatabase {
-  /** DATABASE_URL for the servers; undefined means the embedded database under DATA_DIR. */
+  /** DATABASE_URL for the portal (a role that owns nothing); undefined means the embedded database under DATA_DIR. */
   url: string | undefined;
+  /**
+   * For the baseline, which is no part of the portal and creates its own session table: the tables'
+   * owner (the same as `url` where there is one role).
+   */
+  baselineUrl: string | undefined;
   /** How many rows a table holds now; null with the embedded database or where it cannot be read. */
   countRows(table: string): Promise<number | null>;
   drop(): Promise<void>;
@@ -22,10 +27,11 @@ export interface BenchDatabase {
  * afterwards. Without: nothing, as the portal starts the embedded one itself.
  */
 export async function createBenchDatabase(serverUrl: string | undefined): Promise<BenchDatabase> {
-  if (!serverUrl) return { url: undefined, countRows: async () => null, drop: async () => undefined };
+  if (!serverUrl) return { url: undefined, baselineUrl: undefined, countRows: async () => null, drop: async () => undefined };
   const database = await createTestDatabase();
   return {
     url: database.connectionString,
+    baselineUrl: database.ownerConnectionString,
     countRows: async (table) => {
       try {
         const { rows } = await database.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
