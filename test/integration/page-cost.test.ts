@@ -4,20 +4,18 @@ import { after, before, describe, test } from "node:test";
 import request from "supertest";
 import { maskPhoneNumber } from "../../src/services/phone-numbers.js";
 import { startTestApp, type TestApp, type TestUser } from "../support/app.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { logStatements, type StatementLog } from "../support/statement-log.js";
+import type { TestDatabase } from "../support/database.js";
+import { type StatementLog, startLoggedTestApp } from "../support/statement-log.js";
 
 // What one signed-in page view costs the database, counted statement by statement: every query
 // the app sends passes through a logging wrapper of the Database it was given.
 
-let database: TestDatabase;
 let log: StatementLog;
 let t: TestApp;
+let database: TestDatabase;
 
 before(async () => {
-  database = await createTestDatabase();
-  log = logStatements(database.db);
-  t = await startTestApp({ database: { ...database, db: log.db } });
+  ({ t, log, database } = await startLoggedTestApp());
 });
 after(() => database.close());
 

@@ -2,19 +2,18 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import type request from "supertest";
 import { noRequestContext } from "../../src/services/audit.js";
-import { createPatientWithPhone, logIn, startTestApp, submitForm, type TestApp } from "../support/app.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { logStatements, type StatementLog } from "../support/statement-log.js";
+import { createPatientWithPhone, logIn, submitForm, type TestApp } from "../support/app.js";
+import type { TestDatabase } from "../support/database.js";
+import { type StatementLog, startLoggedTestApp } from "../support/statement-log.js";
 
 // Who may use up the send budget of a phone number, and what a refused send leaves behind.
 
-let database: TestDatabase;
 let log: StatementLog;
 let t: TestApp;
+let database: TestDatabase;
+
 before(async () => {
-  database = await createTestDatabase();
-  log = logStatements(database.db);
-  t = await startTestApp({ database: { ...database, db: log.db } });
+  ({ t, log, database } = await startLoggedTestApp());
 });
 after(() => database.close());
 // Each test starts a day later, so the limits of earlier tests are behind it.

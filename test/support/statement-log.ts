@@ -1,4 +1,6 @@
 import type { Database, Queryable } from "../../src/db/database.js";
+import { startTestApp, type TestApp } from "./app.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export interface Statement {
   sql: string;
@@ -66,4 +68,15 @@ export function logStatements(inner: Database): StatementLog {
       statements.length = 0;
     },
   };
+}
+
+/**
+ * A test app on a database of its own whose every statement is logged. `database` is the same
+ * database unlogged (for the test's own queries); closing it drops the database.
+ */
+export async function startLoggedTestApp(): Promise<{ t: TestApp; log: StatementLog; database: TestDatabase }> {
+  const database = await createTestDatabase();
+  const log = logStatements(database.db);
+  const t = await startTestApp({ database: { ...database, db: log.db } });
+  return { t, log, database };
 }
