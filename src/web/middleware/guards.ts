@@ -6,7 +6,7 @@ import { isSecondFactorRequired } from "../../services/policy.js";
 import { includesSecondFactor, type MethodKind } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
-import { regenerateSession, saveSession, sessionCookieName } from "../session.js";
+import { regenerateSession, sessionCookieName } from "../session.js";
 import { rememberPendingAction } from "../step-up.js";
 
 declare global {
@@ -45,7 +45,6 @@ export function createGuards({ users, config }: { users: UserService; config: Co
     // A role that now requires a second factor (an admin changed it) takes effect at once.
     if (isSecondFactorRequired(user.role, config) && !includesSecondFactor(signedIn.factors)) {
       current.stage = "enrol";
-      await saveSession(req);
       return res.redirect("/enrol");
     }
     req.user = user;
@@ -94,7 +93,6 @@ export function requireRecentAuthentication(clock: Clock, returnPath?: string): 
     let target = `/account/confirm?next=${encodeURIComponent(back)}`;
     if (req.method === "POST") {
       target += `&action=${rememberPendingAction(req, now).id}`;
-      await saveSession(req);
     }
     res.redirect(303, target);
   };

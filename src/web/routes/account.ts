@@ -234,7 +234,6 @@ export function accountRoutes(deps: AccountDeps) {
       result.status === "too_soon"
         ? "A new code can be sent 30 seconds after the previous one. Use the code you received."
         : `We sent a code to ${(await phone.findVerifiedPhone(user.id))?.masked ?? "your phone"} at ${formatClock(result.challenge.createdAt)}. Type it below with your password.`;
-    await saveSession(req);
     res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}${action}`);
   });
 
@@ -409,14 +408,12 @@ export function accountRoutes(deps: AccountDeps) {
   async function removeApp(req: Request, res: Response) {
     await removeFactor(req, "app");
     req.session.notice = "The authenticator app was removed from your account.";
-    await saveSession(req);
     res.redirect(303, "/account/security");
   }
 
   async function removePhone(req: Request, res: Response) {
     await removeFactor(req, "sms");
     req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
-    await saveSession(req);
     res.redirect(303, "/account/security");
   }
 
@@ -480,7 +477,6 @@ export function accountRoutes(deps: AccountDeps) {
     const continueTo = req.session.newRecoveryCodes?.continueTo ?? "/account/security";
     delete req.session.newRecoveryCodes;
     req.session.notice = `Two-step login is on. Keep your recovery codes somewhere safe.${await suggestSecondMethod(req.user!)}`;
-    await saveSession(req);
     res.redirect(303, continueTo);
   });
 

@@ -16,7 +16,7 @@ import { dateField, field, parseForm } from "../forms.js";
 import { requireRecentAuthentication } from "../middleware/guards.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { saveSession, takeNotice } from "../session.js";
+import { takeNotice } from "../session.js";
 
 const roleValues = ["patient", "doctor", "admin"] as const satisfies readonly Role[];
 const roleField = z.enum(roleValues, { error: "Choose a role: patient, doctor or admin." });
@@ -152,7 +152,6 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   async function finishAction(req: Request, res: Response, userId: number, result: ActionResult, field: string | null = null) {
     if (result.ok) {
       req.session.notice = result.message;
-      await saveSession(req);
       return res.redirect(303, `/admin/users/${userId}`);
     }
     if (result.status === 404) throw new NotFoundError(result.error);
@@ -229,7 +228,6 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const result = await admin.createUserAccount(req.user!.id, { name, email, role, password }, requestContext(req));
     if (!result.ok) return again({ field: result.about, message: result.error });
     req.session.notice = `The account of ${result.user.name} was created. At their first login they must choose a new password.`;
-    await saveSession(req);
     res.redirect(303, `/admin/users/${result.user.id}`);
   });
 

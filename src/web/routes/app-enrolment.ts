@@ -13,7 +13,7 @@ import { field, parseForm } from "../forms.js";
 import { renderLockedOut } from "../limit-pages.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { enrolmentBindingOf, saveSession } from "../session.js";
+import { enrolmentBindingOf } from "../session.js";
 
 const codeForm = z.object({
   code: field(64, "Code").trim().min(1, "Enter the 6-digit code from your app."),
@@ -59,7 +59,6 @@ export async function showNewRecoveryCodes(
 ) {
   const sealed = encryptSecret(JSON.stringify(codes), config.encryptionKey, newCodesPurpose(req.user!.id));
   req.session.newRecoveryCodes = { sealed, createdAt: now, continueTo };
-  await saveSession(req);
   res.redirect(303, "/account/recovery-codes/new");
 }
 
@@ -98,7 +97,6 @@ export async function finishEnrolment(
     return showNewRecoveryCodes(req, res, { codes, now: clock.now().getTime(), continueTo, config });
   }
   req.session.notice = notice;
-  await saveSession(req);
   res.redirect(303, continueTo);
 }
 

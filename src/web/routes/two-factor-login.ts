@@ -12,7 +12,7 @@ import { type PageLink, renderLockedOut, renderSendLimited } from "../limit-page
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { restartWithNotice, saveSession, startUserSession, takeNotice } from "../session.js";
+import { restartWithNotice, startUserSession, takeNotice } from "../session.js";
 import { formatClock } from "../view-helpers.js";
 
 const codeForm = z.object({ code: field(64, "Code").trim().min(1, "Enter the code."), _csrf: z.string().optional() });
@@ -245,7 +245,6 @@ export function twoFactorLoginRoutes({
       const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked ?? "your phone";
       req.session.notice = `We sent a new code to ${masked} at ${formatClock(result.challenge.createdAt)}. Only the newest code works.`;
     }
-    await saveSession(req);
     res.redirect(303, "/login/2fa/sms");
   });
 
@@ -329,7 +328,6 @@ export function twoFactorLoginRoutes({
     if (state === "calling") {
       req.session.notice =
         "No 1 has been received from your phone yet. Answer the call and press 1: this page moves on by itself once you did.";
-      await saveSession(req);
     }
     res.redirect(303, "/login/2fa/call");
   });
