@@ -35,6 +35,19 @@ function sessionOf(req: express.Request): BaselineSession {
 const timeFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Amsterdam" });
 const clockFormat = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "Europe/Amsterdam" });
 
+// The factor rows of a user without two-step login, as the portal lists them.
+const baselineFactors = [
+  { name: "Mobile phone", hint: "SMS code or call", status: "Not set up" },
+  { name: "Authenticator app", hint: null, status: "Not set up" },
+  { name: "Recovery codes", hint: null, status: "Created when you turn on two-step login" },
+].map((factor, index) => ({
+  ...factor,
+  id: String(index),
+  enrolment: index < 2 ? { href: `/account/2fa/${index === 0 ? "phone" : "app"}`, label: "Add", object: factor.name } : null,
+  removal: null,
+  manage: null,
+}));
+
 // Twenty events, as the security page shows at most.
 const securityEvents = Array.from({ length: 20 }, (_, index) => ({
   at: new Date(Date.UTC(2025, 0, 1, 9, index)),
@@ -132,12 +145,9 @@ export function createBaselineApp(pool: pg.Pool, sessionSecret: string): express
       view: "account/security",
       title: "Security settings",
       notice: null,
-      app: null,
-      phone: null,
-      recoveryCodesLeft: 0,
       hasSecondFactor: false,
       defaultMethod: null,
-      canRemoveLastFactor: true,
+      factors: baselineFactors,
       backupSuggestion: null,
       remembered: { isOffered: true, days: 30, browsers: [] },
       otherSessions: 49,

@@ -6,11 +6,14 @@ import { createPhoneGateway } from "./gateways/index.js";
 import type { OutboxGateway } from "./gateways/outbox.js";
 import type { PhoneGateway } from "./gateways/phone-gateway.js";
 import type { Logger } from "./logger.js";
+import { methodWebhookRoutes } from "./methods/routes.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
 import type { PasswordVerifier } from "./services/passwords.js";
+import { createEnrolmentStep } from "./web/enrolment-step.js";
 import { urlForLog } from "./web/log-url.js";
+import { createLoginStep } from "./web/login-step.js";
 import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
 import { createGuards } from "./web/middleware/guards.js";
@@ -25,7 +28,6 @@ import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
 import { rememberedBrowserRoutes } from "./web/routes/remembered-browsers.js";
-import { twilioWebhookRoutes } from "./web/routes/twilio-webhooks.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
 import { viewHelpers } from "./web/view-helpers.js";
@@ -51,8 +53,16 @@ export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
   const services = createServices({ config, db, clock, phoneGateway, verifyPassword: deps.verifyPassword });
-  const { requireUser, requireRole } = createGuards({ ...services, config });
+  const { requireStage, requireUser, requireRole } = createGuards({ ...services, config });
   const rememberedBrowserSteps = createRememberedBrowserSteps({ ...services, config, clock });
+  const routeDeps = {
+    ...services,
+    config,
+    clock,
+    rememberedBrowserSteps,
+    loginStep: createLoginStep({ ...services, clock, rememberedBrowserSteps }),
+    enrolmentStep: createEnrolmentStep({ ...services, config, clock }),
+  };
 
   const app = express();
   app.set("env", config.nodeEnv);
@@ -82,7 +92,7 @@ export function createApp(deps: AppDeps): App {
   app.use("/public", express.static(publicDir, { maxAge: config.isProduction ? "1d" : 0, index: false }));
   app.use(healthRoutes({ db, clock }));
   // Twilio's callbacks carry no session and no CSRF token: their signature is the check.
-  app.use("/webhooks/twilio", twilioWebhookRoutes({ config, phone: services.phone }));
+  app.use("/webhooks", methodWebhookRoutes(routeDeps));
 
   app.use(noStore);
   // A blocked address is refused before its form is read or its session loaded.
@@ -99,11 +109,11 @@ export function createApp(deps: AppDeps): App {
   if (!config.isProduction && phoneGateway.name === "outbox") {
     app.use("/dev/outbox", devOutboxRoutes({ outbox: phoneGateway as OutboxGateway, phone: services.phone }));
   }
-  app.use(authRoutes({ ...services, config, clock, rememberedBrowserSteps }));
-  app.use("/login/2fa", twoFactorLoginRoutes({ ...services, clock, rememberedBrowserSteps }));
-  app.use("/enrol", enrolRoutes({ ...services, config, clock }));
-  app.use("/account/browsers", requireUser, rememberedBrowserRoutes({ ...services, rememberedBrowserSteps }));
-  app.use("/account", requireUser, accountRoutes({ ...services, config, clock, rememberedBrowserSteps }));
+  app.use(authRoutes(routeDeps));
+  app.use("/login/2fa", requireStage("password"), twoFactorLoginRoutes(routeDeps));
+  app.use("/enrol", requireStage("enrol"), enrolRoutes(routeDeps));
+  app.use("/account/browsers", requireUser, rememberedBrowserRoutes(routeDeps));
+  app.use("/account", requireUser, accountRoutes(routeDeps));
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
   app.use("/admin", requireUser, requireRole("admin"), adminRoutes({ ...services, clock }));

@@ -31,13 +31,17 @@ export interface PhoneGateway {
   startCall(call: PhoneCall): Promise<SentMessage>;
 }
 
-/** A provider failure, with a message that can be shown to the user as it is. */
+/** Why the provider did not take a message or call: the pages word it (the message is for the log). */
+export type PhoneFailure = "unreachable_number" | "unavailable" | "busy" | "no_answer" | "failed";
+
+/** A provider failure: what kind (`reason`), and a message for the log. */
 export class PhoneGatewayError extends Error {
   constructor(
     message: string,
     /** The provider's error code, e.g. Twilio's 21211 (invalid number); undefined for timeouts and network errors. */
     readonly providerCode?: number,
     options?: { cause?: unknown },
+    readonly reason: PhoneFailure = "failed",
   ) {
     super(message, options);
   }

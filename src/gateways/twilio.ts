@@ -148,20 +148,21 @@ export function toPhoneGatewayError(error: unknown, kind: MessageKind): PhoneGat
   if (error instanceof PhoneGatewayError) return error;
   const provider = readProviderError(error);
   if (provider) return describeProviderError(provider, kind, error);
-  if (isNetworkError(error)) return new PhoneGatewayError(phoneGatewayMessages.noAnswer, undefined, { cause: error });
+  if (isNetworkError(error))
+    return new PhoneGatewayError(phoneGatewayMessages.noAnswer, undefined, { cause: error }, "no_answer");
   return new PhoneGatewayError(phoneGatewayMessages.failed, undefined, { cause: error });
 }
 
 function describeProviderError({ status, code }: ProviderError, kind: MessageKind, cause: unknown): PhoneGatewayError {
   const options = { cause };
   if (code !== undefined && unreachableNumberCodes.has(code)) {
-    return new PhoneGatewayError(phoneGatewayMessages.unreachableNumber[kind], code, options);
+    return new PhoneGatewayError(phoneGatewayMessages.unreachableNumber[kind], code, options, "unreachable_number");
   }
   if ((code !== undefined && accountProblemCodes.has(code)) || status === 401 || status === 403) {
-    return new PhoneGatewayError(phoneGatewayMessages.unavailable, code, options);
+    return new PhoneGatewayError(phoneGatewayMessages.unavailable, code, options, "unavailable");
   }
-  if (code === 20429 || status === 429) return new PhoneGatewayError(phoneGatewayMessages.busy, code, options);
-  if (status >= 500) return new PhoneGatewayError(phoneGatewayMessages.noAnswer, code, options);
+  if (code === 20429 || status === 429) return new PhoneGatewayError(phoneGatewayMessages.busy, code, options, "busy");
+  if (status >= 500) return new PhoneGatewayError(phoneGatewayMessages.noAnswer, code, options, "no_answer");
   return new PhoneGatewayError(phoneGatewayMessages.failed, code, options);
 }
 

@@ -1,12 +1,13 @@
 import type { Config, Role } from "../config.js";
 import type { Database, Queryable } from "../db/database.js";
+import { findLoginChoice } from "../methods/page-list.js";
 import { type AuditEvent, type AuditLog, mapAuditRow, type RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { maskPhoneNumber } from "./phone-numbers.js";
 import { isSecondFactorRequired } from "./policy.js";
 import { mayRememberBrowsers, type RememberedBrowsers } from "./remembered-browsers.js";
 import type { SessionService } from "./sessions.js";
-import type { MethodKind, TwoFactorService } from "./two-factor/index.js";
+import { includesSecondFactor, type MethodKind, type TwoFactorService } from "./two-factor/index.js";
 import type { CreateUserResult, User, UserService } from "./users.js";
 
 export interface AdminServiceDeps {
@@ -189,6 +190,12 @@ export function formatAuditCsv(events: AuditListRow[]): string {
 export function createAdminService(deps: AdminServiceDeps, options: AdminServiceOptions = {}) {
   const { db, clock, config, audit, users, sessions, twoFactor, rememberedBrowsers } = deps;
 
+  /** The user's login methods that are a real second factor, with the words the pages give them. */
+  async function listSecondFactorMethods(userId: number): Promise<{ kind: string; label: string }[]> {
+    const kinds = (await twoFactor.listEnrolledKinds(userId)).filter((kind) => includesSecondFactor([kind]));
+    return kinds.map((kind) => ({ kind, label: findLoginChoice(kind)?.label ?? kind }));
+  }
+
   async function findLockState(userId: number, tx: Queryable = db) {
     const { rows } = await tx.query(
       `SELECT failed_login_count, login_blocked_until, second_factor_failures, second_factor_locked_until
@@ -263,7 +270,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
     const user = await users.findUserById(userId);
     const lockState = await findLockState(userId);
     if (!user || !lockState) return null;
-    const enrolled = await twoFactor.listEnrolledMethods(userId);
+    const enrolled = await listSecondFactorMethods(userId);
     const codes = await db.query("SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [
       userId,
     ]);
@@ -282,7 +289,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
       phone: phone.rows[0]
         ? { masked: maskPhoneNumber(String(phone.rows[0].phone_e164)), verifiedAt: phone.rows[0].verified_at as Date }
         : null,
-      methods: enrolled.filter((method) => method.kind !== "recovery").map(({ kind, label }) => ({ kind, label })),
+      methods: enrolled,
       recoveryCodesLeft: Number(codes.rows[0]?.n ?? 0),
       activeSessions: await sessions.countUserSessions(userId),
       loginBlockedUntil: lockState.loginBlockedUntil,
@@ -530,9 +537,7 @@ export function createAdminService(deps: AdminServiceDeps, options: AdminService
     const user = await users.findUserById(userId);
     if (!user) return notFound;
     // Read before the transaction: the methods look in the database on their own connection.
-    const removedMethods = (await twoFactor.listEnrolledMethods(userId))
-      .filter((method) => method.kind !== "recovery")
-      .map(({ kind, label }) => ({ kind, label }));
+    const removedMethods = await listSecondFactorMethods(userId);
 
     const outcome = await db.transaction(async (tx) => {
       const { rows } = await tx.query("SELECT id FROM users WHERE id = $1 FOR UPDATE", [userId]);

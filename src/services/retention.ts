@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.js";
+import type { SecondFactor } from "../methods/method.js";
 import type { Clock } from "./clock.js";
 
 /**
@@ -7,22 +8,17 @@ import type { Clock } from "./clock.js";
  * send limits), for questions about a recent login; the audit log keeps the security events
  * themselves for good.
  */
-export const retentionDays = { loginAttempts: 7, phoneChallenges: 7, devOutbox: 7 };
+export const retentionDays = { loginAttempts: 7, devOutbox: 7 };
 
 /** How often a running portal prunes. */
 export const pruneIntervalMs = 15 * 60_000;
 
 export type PruneCounts = Record<
-  | "sessions"
-  | "loginAttempts"
-  | "phoneChallenges"
-  | "appEnrolments"
-  | "rateLimits"
-  | "devOutbox"
-  | "rememberedBrowsers"
-  | "ipBlocks",
+  "sessions" | "loginAttempts" | "rateLimits" | "devOutbox" | "rememberedBrowsers" | "ipBlocks",
   number
->;
+> &
+  // What each factor pruned of its own (a phone's challenges, an app's unfinished enrolments).
+  Record<string, number>;
 
 export type Retention = ReturnType<typeof createRetention>;
 
@@ -30,9 +26,12 @@ export function createRetention({
   db,
   clock,
   recordEndedIpBlocks,
+  factors,
 }: {
   db: Database;
   clock: Clock;
+  /** Each factor removes what it keeps only for a login or an enrolment in progress. */
+  factors: readonly Pick<SecondFactor, "pruneExpired">[];
   /** Closes the login blocks of addresses that are over, each with its audit event (services/login.ts). */
   recordEndedIpBlocks: () => Promise<number>;
 }) {
@@ -45,22 +44,20 @@ export function createRetention({
     const rateLimits = await db.query(
       "DELETE FROM rate_limits WHERE expire IS NOT NULL AND expire < (extract(epoch FROM now()) * 1000)::bigint",
     );
-    const phoneChallenges = await db.query("DELETE FROM phone_challenges WHERE created_at < $1", [
-      daysAgo(retentionDays.phoneChallenges),
-    ]);
+    // Each factor's records of logins and enrolments in progress, kept as long as the attempts.
+    const factorCounts: Record<string, number> = {};
+    for (const factor of factors) Object.assign(factorCounts, await factor.pruneExpired?.(now, daysAgo(retentionDays.loginAttempts)));
     // A login attempt's remaining challenges go with it (ON DELETE CASCADE).
     const loginAttempts = await db.query("DELETE FROM login_attempts WHERE expires_at < $1", [
       daysAgo(retentionDays.loginAttempts),
     ]);
-    const appEnrolments = await db.query("DELETE FROM totp_enrolments WHERE expires_at < $1", [now]);
     const devOutbox = await db.query("DELETE FROM phone_outbox WHERE created_at < $1", [daysAgo(retentionDays.devOutbox)]);
     const rememberedBrowsers = await db.query("DELETE FROM remembered_browsers WHERE expires_at < $1", [now]);
     const ipBlocks = await recordEndedIpBlocks();
     return {
+      ...factorCounts,
       sessions: sessions.rowCount,
       loginAttempts: loginAttempts.rowCount,
-      phoneChallenges: phoneChallenges.rowCount,
-      appEnrolments: appEnrolments.rowCount,
       rateLimits: rateLimits.rowCount,
       devOutbox: devOutbox.rowCount,
       rememberedBrowsers: rememberedBrowsers.rowCount,

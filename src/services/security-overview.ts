@@ -1,16 +1,21 @@
 import type { Database } from "../db/database.js";
+import {
+  enrolledFactorColumns,
+  enrolledKindsOf,
+  factorSummaryColumns,
+  includesSecondFactor,
+  methodKinds,
+} from "../methods/registry.js";
 import { type AuditEvent, mapAuditRow } from "./audit.js";
 import type { Clock } from "./clock.js";
-import { maskPhoneNumber } from "./phone-numbers.js";
 import { mapBrowserRow, type RememberedBrowser } from "./remembered-browsers.js";
 import type { MethodKind } from "./two-factor/index.js";
 
 /** What the security page shows of a user: their factors, their sessions and recent events. */
 export interface SecurityOverview {
-  appEnrolledAt: Date | null;
-  phone: { phone: string; masked: string; verifiedAt: Date } | null;
-  recoveryCodesLeft: number;
-  /** The factor of the user's last login, when it is still set up (recovery codes aside). */
+  /** Every factor's summary, as one JSON value: read it with readFactorSummaries (methods/registry.ts). */
+  factorSummaries: unknown;
+  /** The method of the user's last login, when its factor is still set up (recovery codes aside). */
   lastLoginMethod: MethodKind | null;
   /** Live sessions of the user, this one included. */
   sessionCount: number;
@@ -32,11 +37,10 @@ export function createSecurityOverviews({ db, clock }: { db: Database; clock: Cl
   ): Promise<SecurityOverview> {
     const { rows } = await db.query(
       `SELECT
-         (SELECT enrolled_at FROM totp_factors WHERE user_id = $1) AS app_enrolled_at,
-         p.phone_e164, p.verified_at AS phone_verified_at,
-         (SELECT count(*)::int FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS recovery_codes_left,
+         ${factorSummaryColumns},
+         ${enrolledFactorColumns},
          (SELECT details ->> 'method' FROM audit_events
-          WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' IN ('app', 'sms', 'call', 'recovery')
+          WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' = ANY($5::text[])
           ORDER BY occurred_at DESC, id DESC LIMIT 1) AS last_login_method,
          (SELECT count(*)::int FROM session WHERE user_id = $1 AND expire > now()) AS session_count,
          (SELECT coalesce(json_agg(e ORDER BY e.occurred_at DESC, e.id DESC), '[]'::json) FROM (
@@ -45,21 +49,17 @@ export function createSecurityOverviews({ db, clock }: { db: Database; clock: Cl
             ORDER BY occurred_at DESC, id DESC LIMIT $2) e) AS events,
          (SELECT coalesce(json_agg(b ORDER BY coalesce(b.last_used_at, b.created_at) DESC, b.id DESC), '[]'::json)
           FROM remembered_browsers b WHERE b.user_id = $1 AND b.expires_at > $4) AS remembered_browsers
-       FROM (SELECT 1) AS one LEFT JOIN phone_factors p ON p.user_id = $1`,
-      [userId, eventLimit, hiddenEventTypes, clock.now()],
+       FROM users u WHERE u.id = $1`,
+      [userId, eventLimit, hiddenEventTypes, clock.now(), methodKinds],
     );
     const row = rows[0] ?? {};
-    const appEnrolledAt = (row.app_enrolled_at as Date | null) ?? null;
-    const phone = typeof row.phone_e164 === "string" ? row.phone_e164 : null;
-    const lastLoginMethod = row.last_login_method as MethodKind | null;
-    // A login with a recovery code suggests no method for the next one.
+    const lastLoginMethod = (row.last_login_method as MethodKind | null) ?? null;
+    // A login with a backup (a recovery code) suggests no method for the next one.
     const stillSetUp =
-      lastLoginMethod === "app" ? appEnrolledAt !== null : lastLoginMethod === "recovery" ? false : phone !== null;
+      lastLoginMethod !== null && includesSecondFactor([lastLoginMethod]) && enrolledKindsOf(row).includes(lastLoginMethod);
     return {
-      appEnrolledAt,
-      phone: phone ? { phone, masked: maskPhoneNumber(phone), verifiedAt: row.phone_verified_at as Date } : null,
-      recoveryCodesLeft: Number(row.recovery_codes_left ?? 0),
-      lastLoginMethod: lastLoginMethod && stillSetUp ? lastLoginMethod : null,
+      factorSummaries: row.factor_summaries ?? null,
+      lastLoginMethod: stillSetUp ? lastLoginMethod : null,
       sessionCount: Number(row.session_count ?? 0),
       // Read as JSON: the time comes as text.
       events: ((row.events as Record<string, unknown>[] | null) ?? []).map((event) =>

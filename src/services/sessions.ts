@@ -1,4 +1,5 @@
 import type { Database, Queryable } from "../db/database.js";
+import type { AuditLog, RequestContext } from "./audit.js";
 import { mapSignedInUser, type SignedInUser, signedInUserColumns } from "./users.js";
 
 // Sessions are stored by connect-pg-simple in the `session` table; the user id lives in the JSON,
@@ -12,7 +13,7 @@ export interface LoadedSession {
   signedIn: SignedInUser | null;
 }
 
-export function createSessionService({ db }: { db: Database }) {
+export function createSessionService({ db, audit }: { db: Database; audit?: AuditLog }) {
   /**
    * Reads a live session and, in the same statement, its user and the user's second factors: a
    * signed-in page needs nothing else to decide who may see it.
@@ -51,6 +52,26 @@ export function createSessionService({ db }: { db: Database }) {
     return { count: rowCount, generation: Number(raised.rows[0]?.session_generation ?? 0) };
   }
 
+  /**
+   * "Sign out everywhere else": every other session of the user ends, audited in the same
+   * transaction. The kept session must take the new `generation`.
+   */
+  async function endOtherSessions(
+    userId: number,
+    keptSessionId: string,
+    context: RequestContext,
+  ): Promise<{ count: number; generation: number }> {
+    return db.transaction(async (tx) => {
+      const ended = await invalidateUserSessions(userId, keptSessionId, tx);
+      await audit?.recordEvent(
+        { type: "sessions.ended_others", actorUserId: userId, subjectUserId: userId, details: { count: ended.count } },
+        context,
+        tx,
+      );
+      return ended;
+    });
+  }
+
   async function countUserSessions(userId: number): Promise<number> {
     const { rows } = await db.query("SELECT count(*)::int AS n FROM session WHERE user_id = $1 AND expire > now()", [userId]);
     return Number(rows[0]?.n ?? 0);
@@ -71,5 +92,5 @@ export function createSessionService({ db }: { db: Database }) {
     return rowCount === 1;
   }
 
-  return { findSessionWithUser, invalidateUserSessions, countUserSessions, rewriteStoredSession };
+  return { findSessionWithUser, invalidateUserSessions, endOtherSessions, countUserSessions, rewriteStoredSession };
 }

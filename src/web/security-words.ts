@@ -1,16 +1,12 @@
+import { findFactorPages, findLoginChoice } from "../methods/page-list.js";
 import type { AuditEvent } from "../services/audit.js";
 
 // User-facing words for security events, kept together: the security page lists a user's recent
-// events in plain words.
+// events in plain words. Each factor words its own (methods/<factor>/pages.ts).
 
-const methodNames: Record<string, string> = {
-  app: "the authenticator app",
-  sms: "an SMS code",
-  call: "a phone call",
-  recovery: "a recovery code",
-};
-
-const methodOf = (event: AuditEvent) => methodNames[String(event.details.method ?? "")] ?? "two-step login";
+const methodOf = (event: AuditEvent) => findLoginChoice(String(event.details.method ?? ""))?.eventName ?? "two-step login";
+const sendWordsOf = (event: AuditEvent) => findLoginChoice(String(event.details.channel ?? ""))?.sendWords;
+const factorOf = (event: AuditEvent) => findFactorPages(String(event.details.method ?? ""));
 
 // Why remembered browsers were forgotten (services/remembered-browsers.ts, ForgetReason).
 const forgottenWords: Record<string, (event: AuditEvent) => string> = {
@@ -42,19 +38,9 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "sessions.ended_others": () => "Signed out everywhere else",
   "stepup.passed": () => "Confirmed identity for a security change",
   "stepup.failed": () => "Wrong password while confirming identity",
-  "2fa.enrolment_started": (event) => `Started setting up ${event.details.method === "app" ? "an authenticator app" : "a phone"}`,
-  "2fa.enrolment_completed": (event) =>
-    event.details.method === "app"
-      ? "Authenticator app set up"
-      : event.details.changed
-        ? "Phone number changed"
-        : "Phone number added",
-  "2fa.removed": (event) =>
-    event.details.method === "app"
-      ? "Authenticator app removed"
-      : event.details.method === "sms"
-        ? "Phone number removed"
-        : "Recovery codes removed",
+  "2fa.enrolment_started": (event) => factorOf(event)?.events.enrolmentStarted ?? "Started setting up two-step login",
+  "2fa.enrolment_completed": (event) => factorOf(event)?.events.enrolled(event.details) ?? "Two-step login method set up",
+  "2fa.removed": (event) => factorOf(event)?.events.removed ?? "Two-step login method removed",
   "2fa.code_accepted": (event) => `Second step passed with ${methodOf(event)}`,
   "2fa.code_refused": (event) => `Wrong code (${methodOf(event)})`,
   "2fa.recovery_code_used": () => "Recovery code used",
@@ -62,8 +48,8 @@ const eventWords: Record<string, (event: AuditEvent) => string> = {
   "2fa.recovery_codes_regenerated": () => "New recovery codes created (the old ones stopped working)",
   "2fa.locked": () => "Two-step login locked after too many wrong codes",
   "2fa.attempt_voided": () => "Login stopped after too many wrong codes",
-  "2fa.challenge_sent": (event) => (event.details.channel === "call" ? "Confirmation call placed" : "Code sent by SMS"),
-  "2fa.challenge_failed": (event) => (event.details.channel === "call" ? "Confirmation call failed" : "SMS could not be sent"),
+  "2fa.challenge_sent": (event) => sendWordsOf(event)?.sent ?? "Code sent",
+  "2fa.challenge_failed": (event) => sendWordsOf(event)?.failed ?? "Code could not be sent",
   "2fa.send_limited": () => "Too many codes or calls asked for: sending paused",
   "2fa.call_denied": () => "Login refused on the phone (9 pressed)",
   "2fa.call_refused_locked": () => "1 pressed on the phone while two-step login was locked: login not confirmed",

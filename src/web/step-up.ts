@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Request } from "express";
+import type { Request, Response } from "express";
 
 // What the session keeps between a security action and the confirmation it needed, and between
 // a new set of recovery codes and the page that shows them (post/redirect/get).
@@ -23,6 +23,8 @@ declare module "express-session" {
      * them; shown by GET /account/recovery-codes/new.
      */
     newRecoveryCodes: { sealed: string; createdAt: number; continueTo: string };
+    /** The challenge of a browser ceremony (a passkey) started to confirm a security change. */
+    ceremonyChallenge: { value: string; at: number };
   }
 }
 
@@ -48,4 +50,46 @@ export function findPendingAction(req: Request, id: unknown, now: number): Pendi
   const action = req.session.pendingAction;
   if (!action || typeof id !== "string" || action.id !== id || now - action.at > pendingActionLifetimeMs) return null;
   return action;
+}
+
+/** A security action that the confirmation of who the user is can finish right away. */
+export interface ResumableAction {
+  /** The POST's path, e.g. /account/recovery-codes. */
+  matches(path: string): boolean;
+  /** What the confirmation page says it will do: "create a new set of recovery codes". */
+  words(path: string): string;
+  run(req: Request, res: Response, path: string): Promise<void>;
+}
+
+/**
+ * The POSTs a confirmation can finish at once (see requireRecentAuthentication): each router adds
+ * its own, the confirmation page looks them up.
+ */
+export function createResumableActions() {
+  const actions: ResumableAction[] = [];
+  return {
+    add(action: ResumableAction) {
+      actions.push(action);
+    },
+    find(path: string): ResumableAction | undefined {
+      return actions.find((action) => action.matches(path));
+    },
+  };
+}
+
+export type ResumableActions = ReturnType<typeof createResumableActions>;
+
+/** How long a browser ceremony's challenge is good for. */
+export const ceremonyChallengeLifetimeMs = 5 * 60_000;
+
+/** Keeps the challenge of a browser ceremony for the confirmation that will answer it. */
+export function keepCeremonyChallenge(req: Request, value: string, now: number): void {
+  req.session.ceremonyChallenge = { value, at: now };
+}
+
+/** The kept ceremony challenge when still fresh; it is forgotten either way (it answers once). */
+export function takeCeremonyChallenge(req: Request, now: number): string | undefined {
+  const kept = req.session.ceremonyChallenge;
+  delete req.session.ceremonyChallenge;
+  return kept && now - kept.at <= ceremonyChallengeLifetimeMs ? kept.value : undefined;
 }

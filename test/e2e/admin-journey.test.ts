@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { screenshot, seriousAccessibilityProblems, useJourney, waitForPage } from "../support/browser.js";
 
 const journey = "admin-journey";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { screenshot, seriousAccessibilityProblems, useJourney, waitForPage } from "../support/browser.js";
 
 // The journeys of issue 10, one test per group: no dead ends, messages that do not mislead, the

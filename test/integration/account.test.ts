@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type request from "supertest";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { csrfFrom, logIn, newRecoveryCodesPage, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
 
 // The account security page: adding, replacing and removing methods, step-up, password,

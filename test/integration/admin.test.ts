@@ -6,9 +6,9 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import request from "supertest";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { createAdminService, formatCsvCell } from "../../src/services/admin.js";
 import { noRequestContext } from "../../src/services/audit.js";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import { adminRoutes } from "../../src/web/routes/admin.js";
 import { csrfFrom, logIn, startTestApp, submitForm, type TestApp } from "../support/app.js";
 

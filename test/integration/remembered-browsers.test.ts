@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { noRequestContext } from "../../src/services/audit.js";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import { csrfFrom, startTestApp, type TestApp, type TestUser } from "../support/app.js";
 
 // "Don't ask again on this browser": a browser that passed the second step with the box ticked

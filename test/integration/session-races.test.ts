@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { csrfFrom, startTestApp, type TestApp } from "../support/app.js";
 import { BrowserLikeClient, keepCpuBusy } from "../support/browser-like-client.js";
 

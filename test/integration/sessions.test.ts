@@ -178,7 +178,7 @@ test("pruning removes expired sessions, old login attempts and challenges, and k
   );
   const challenges = await db.query("SELECT 1 FROM phone_challenges WHERE user_id = $1", [user.id]);
   assert.equal(challenges.rowCount, 1, "only the recent challenge is kept");
-  assert.ok(counts.sessions >= 1 && counts.loginAttempts >= 1 && counts.phoneChallenges >= 1);
+  assert.ok(counts.sessions >= 1 && counts.loginAttempts >= 1 && (counts.phoneChallenges ?? 0) >= 1);
   assert.equal(
     Number((await db.query("SELECT count(*)::int AS n FROM audit_events")).rows[0]?.n),
     auditBefore,

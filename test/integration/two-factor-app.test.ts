@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
-import { findTotpStep, generateTotpCode, timeStepAt } from "../../src/services/two-factor/totp-codes.js";
+import { findTotpStep, generateTotpCode, timeStepAt } from "../../src/methods/app/totp-codes.js";
 import {
   assertBurstChecksTen,
   csrfFrom,

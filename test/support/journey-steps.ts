@@ -1,5 +1,5 @@
 import type { Page } from "playwright-core";
-import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
+import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { screenshot, waitForPage } from "./browser.js";
 import type { FakeClock } from "./clock.js";
 

@@ -8,7 +8,7 @@ import {
   normaliseRecoveryCode,
   recoveryCodeAlphabet,
   recoveryCodeEntropyBits,
-} from "../../src/services/two-factor/recovery-code-values.js";
+} from "../../src/methods/recovery/recovery-code-values.js";
 
 const pepper = randomBytes(32);
 const codeFormat = new RegExp(`^[${recoveryCodeAlphabet}]{5}-[${recoveryCodeAlphabet}]{5}-[${recoveryCodeAlphabet}]{5}$`);

@@ -9,7 +9,7 @@ import {
   qrCodeSizePixels,
   renderQrCode,
   timeStepAt,
-} from "../../src/services/two-factor/totp-codes.js";
+} from "../../src/methods/app/totp-codes.js";
 
 // RFC 6238 Appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
 const rfcSecret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";

@@ -1,7 +1,7 @@
 import type { Database } from "../../db/database.js";
+import type { MethodKind } from "../../methods/method.js";
 import type { AuditLog, RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
-import type { MethodKind } from "./method.js";
 
 // The limits of SECURITY.md ("Throttling and lock-outs"); the README gives the same numbers.
 export const wrongCodesPerAttempt = 5;

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import type { Database, Queryable } from "../../db/database.js";
+import type { LoginMethod, MethodKind, ResponseCheck, SecondFactor } from "../../methods/method.js";
+import { enrolledFactorColumns, enrolledKindsOf, includesSecondFactor, methodKinds } from "../../methods/registry.js";
 import type { AuditLog, RequestContext } from "../audit.js";
 import { addMinutes, type Clock } from "../clock.js";
 import type { CodeCheck, CodeTries, RefusedCode } from "./code-tries.js";
-import type { MethodKind, ResponseCheck, SecondFactorMethod } from "./method.js";
 
-export type { MethodKind, SecondFactorMethod } from "./method.js";
+export type { LoginMethod, MethodKind, SecondFactor } from "../../methods/method.js";
+export { enrolledFactorColumns, enrolledKindsOf, includesSecondFactor } from "../../methods/registry.js";
 
 // A login attempt waits this long for its second factor.
 export const attemptLifetimeMinutes = 10;
@@ -26,34 +28,15 @@ export type VerifyResult =
   | { status: "replayed" }
   | RefusedCode;
 
+/** Removing a factor: done, or refused because it is the last one of a user who must have one. */
+export type RemovalResult = { status: "removed"; wasLast: boolean } | { status: "last_factor" };
+
 /** Passing an attempt: done, refused because two-step login is locked, or the attempt is over. */
 export type PassResult =
   | { status: "passed"; method: MethodKind }
   | { status: "locked"; until: Date }
   | { status: "invalid_attempt" };
 
-/**
- * Which factors the user in the row `u` has set up, as columns read together with the user in one
- * query (the per-method isEnrolled takes a query each). A factor stored in a new table must be
- * added here too.
- */
-export const enrolledFactorColumns = `EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = u.id) AS has_app,
-  EXISTS (SELECT 1 FROM phone_factors p WHERE p.user_id = u.id) AS has_phone,
-  EXISTS (SELECT 1 FROM recovery_codes r WHERE r.user_id = u.id AND r.used_at IS NULL) AS has_recovery_codes`;
-
-/** The kinds of factor a row read with enrolledFactorColumns has: a phone gives both SMS and call. */
-export function enrolledKindsOf(row: Record<string, unknown>): MethodKind[] {
-  const kinds: MethodKind[] = [];
-  if (row.has_phone === true) kinds.push("sms", "call");
-  if (row.has_app === true) kinds.push("app");
-  if (row.has_recovery_codes === true) kinds.push("recovery");
-  return kinds;
-}
-
-/** Whether these factors include a real second factor (recovery codes alone do not count). */
-export function includesSecondFactor(kinds: readonly MethodKind[]): boolean {
-  return kinds.some((kind) => kind !== "recovery");
-}
 const asCodeCheck = (check: ResponseCheck): CodeCheck =>
   check === "right" ? { status: "right", value: null } : check === "wrong" ? { status: "wrong" } : { status: "replayed" };
 
@@ -78,40 +61,35 @@ export function createTwoFactorService({
   clock,
   audit,
   codeTries,
-  methods,
+  factors,
 }: {
   db: Database;
   clock: Clock;
   audit: AuditLog;
   codeTries: CodeTries;
-  /** Every factor, in the order the method-choice page lists them; recovery codes last. */
-  methods: SecondFactorMethod[];
+  /** Every factor, in the registry's order (src/methods/registry.ts). */
+  factors: SecondFactor[];
 }) {
+  const methods = factors.flatMap((factor) => factor.methods);
   const byKind = new Map(methods.map((method) => [method.kind, method]));
 
-  function findMethod(kind: string): SecondFactorMethod | undefined {
-    return byKind.get(kind as MethodKind);
+  function findMethod(kind: string): LoginMethod | undefined {
+    return byKind.get(kind);
   }
 
-  /** Which kinds of factor the user has set up, in one query. */
-  async function findEnrolledKinds(userId: number): Promise<MethodKind[]> {
-    const { rows } = await db.query(`SELECT ${enrolledFactorColumns} FROM users u WHERE u.id = $1`, [userId]);
+  function findFactor(id: string): SecondFactor | undefined {
+    return factors.find((factor) => factor.id === id);
+  }
+
+  /** The login methods the user has, in the method-choice order (recovery codes when any are left). */
+  async function listEnrolledKinds(userId: number, tx: Queryable = db): Promise<MethodKind[]> {
+    const { rows } = await tx.query(`SELECT ${enrolledFactorColumns} FROM users u WHERE u.id = $1`, [userId]);
     return rows[0] ? enrolledKindsOf(rows[0]) : [];
-  }
-
-  /** The methods of these kinds, in the order of the method-choice page. */
-  function methodsOf(kinds: readonly MethodKind[]): SecondFactorMethod[] {
-    return methods.filter((method) => kinds.includes(method.kind));
-  }
-
-  /** The methods this user can log in with (recovery codes included when any are left). */
-  async function listEnrolledMethods(userId: number): Promise<SecondFactorMethod[]> {
-    return methodsOf(await findEnrolledKinds(userId));
   }
 
   /** Whether the user has a real second factor (recovery codes alone do not count). */
   async function hasSecondFactor(userId: number): Promise<boolean> {
-    return includesSecondFactor(await findEnrolledKinds(userId));
+    return includesSecondFactor(await listEnrolledKinds(userId));
   }
 
   async function beginLoginAttempt(userId: number): Promise<string> {
@@ -141,12 +119,13 @@ export function createTwoFactorService({
     return rows[0] ? mapAttempt(rows[0]) : null;
   }
 
-  /** Audits a right code and ends the run of wrong ones (a lock stays: only expiry or an admin lifts it). */
+  /** Audits a right response and ends the run of wrong ones (a lock stays: only expiry or an admin lifts it). */
   async function recordCodeAccepted(userId: number, kind: MethodKind, context: RequestContext, tx: Queryable = db) {
     await tx.query("UPDATE users SET second_factor_failures = 0 WHERE id = $1", [userId]);
+    const isBackup = factors.find((factor) => factor.kinds.includes(kind))?.isBackup === true;
     await audit.recordEvent(
       {
-        type: kind === "recovery" ? "2fa.recovery_code_used" : "2fa.code_accepted",
+        type: isBackup ? "2fa.recovery_code_used" : "2fa.code_accepted",
         actorUserId: userId,
         subjectUserId: userId,
         details: { method: kind },
@@ -157,11 +136,11 @@ export function createTwoFactorService({
   }
 
   /**
-   * Checks a typed response (app code, SMS code, recovery code) for an open login attempt: its
+   * Checks a response (a typed code, a browser's signed answer) for an open login attempt: its
    * format first, then counted (see checkCode). On success the attempt is passed, exactly once.
    */
   async function verifyLoginResponse(
-    input: { userId: number; attemptId: string | undefined; kind: string; response: string },
+    input: { userId: number; attemptId: string | undefined; kind: string; response: string; challenge?: string },
     context: RequestContext,
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
@@ -171,7 +150,8 @@ export function createTwoFactorService({
     if (response === null) return { status: "malformed" };
     const checked = await codeTries.checkCode(
       { userId: input.userId, attemptId, kind: method.kind },
-      async () => asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId, response })),
+      async () =>
+        asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId, response, challenge: input.challenge })),
       context,
     );
     if (checked.status !== "right") return checked;
@@ -201,10 +181,10 @@ export function createTwoFactorService({
   }
 
   /**
-   * Checks a code outside a login (step-up). Counted toward the account lock like a login code.
+   * Checks a response outside a login (step-up). Counted toward the account lock like a login code.
    */
   async function verifyFreshResponse(
-    input: { userId: number; kind: string; response: string },
+    input: { userId: number; kind: string; response: string; challenge?: string },
     context: RequestContext,
   ): Promise<VerifyResult> {
     const method = findMethod(input.kind);
@@ -213,7 +193,8 @@ export function createTwoFactorService({
     if (response === null) return { status: "malformed" };
     const checked = await codeTries.checkCode(
       { userId: input.userId, attemptId: null, kind: method.kind },
-      async () => asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId: "", response })),
+      async () =>
+        asCodeCheck(await method.verifyResponse({ userId: input.userId, attemptId: "", response, challenge: input.challenge })),
       context,
     );
     if (checked.status !== "right") return checked;
@@ -221,38 +202,75 @@ export function createTwoFactorService({
     return { status: "passed", method: method.kind };
   }
 
-  /** The factor the user last logged in with: the one the security page calls the default. */
-  async function findLastUsedMethod(userId: number): Promise<SecondFactorMethod | null> {
+  /**
+   * The method the user last logged in with, when its factor is still set up: the one the login
+   * page suggests. A login with a backup (a recovery code) suggests nothing.
+   */
+  async function findLastUsedKind(userId: number): Promise<MethodKind | null> {
     const { rows } = await db.query(
       `SELECT details ->> 'method' AS method FROM audit_events
-       WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' IN ('app', 'sms', 'call', 'recovery')
+       WHERE subject_user_id = $1 AND event_type = 'login.succeeded' AND details ->> 'method' = ANY($2::text[])
        ORDER BY occurred_at DESC, id DESC LIMIT 1`,
-      [userId],
+      [userId, methodKinds],
     );
-    const method = rows[0] ? findMethod(String(rows[0].method)) : undefined;
-    return method && method.kind !== "recovery" && (await method.isEnrolled(userId)) ? method : null;
-  }
-
-  /** Removes one method of a user (their own choice), in one transaction with its audit event. */
-  async function removeMethod(userId: number, kind: MethodKind, context: RequestContext): Promise<void> {
-    const method = findMethod(kind);
-    if (!method) return;
-    await db.transaction(async (tx) => {
-      await method.removeForUser(userId, tx);
-      await audit.recordEvent(
-        { type: "2fa.removed", actorUserId: userId, subjectUserId: userId, details: { method: kind } },
-        context,
-        tx,
-      );
-    });
+    const kind = rows[0] ? String(rows[0].method) : null;
+    if (!kind) return null;
+    const enrolled = await listEnrolledKinds(userId);
+    return enrolled.includes(kind) && includesSecondFactor([kind]) ? kind : null;
   }
 
   /**
-   * Removes every factor, recovery code and open login attempt of the user (admin reset, or
-   * removing the last factor). Runs inside the caller's transaction.
+   * Removes a factor the user chose to remove (one item of it when `item` is given: one passkey),
+   * with its audit event, in one transaction. The last real factor of a user who must have one
+   * stays; when no real factor is left, the recovery codes go too.
+   */
+  async function removeFactor(
+    input: { userId: number; factorId: string; item?: string; isSecondFactorRequired: boolean },
+    context: RequestContext,
+  ): Promise<RemovalResult> {
+    const factor = findFactor(input.factorId);
+    if (!factor) return { status: "removed", wasLast: false };
+    return db
+      .transaction(async (tx) => {
+        await tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
+        await factor.remove(input.userId, tx, input.item);
+        const isLast = !includesSecondFactor(await listEnrolledKinds(input.userId, tx));
+        if (isLast && input.isSecondFactorRequired) throw new LastFactorRefusal();
+        await audit.recordEvent(
+          {
+            type: "2fa.removed",
+            actorUserId: input.userId,
+            subjectUserId: input.userId,
+            details: { method: factor.id, ...(input.item ? { item: input.item } : {}) },
+          },
+          context,
+          tx,
+        );
+        if (isLast) {
+          for (const backup of factors.filter((other) => other.isBackup)) {
+            await backup.remove(input.userId, tx);
+            await audit.recordEvent(
+              { type: "2fa.removed", actorUserId: input.userId, subjectUserId: input.userId, details: { method: backup.id } },
+              context,
+              tx,
+            );
+          }
+        }
+        return { status: "removed" as const, wasLast: isLast };
+      })
+      .catch((error: unknown) => {
+        // Thrown to roll the removal back; the caller gets an outcome.
+        if (error instanceof LastFactorRefusal) return { status: "last_factor" as const };
+        throw error;
+      });
+  }
+
+  /**
+   * Removes every factor, recovery code and open login attempt of the user (admin reset). Runs
+   * inside the caller's transaction.
    */
   async function removeAllFactors(userId: number, tx: Queryable): Promise<void> {
-    for (const method of methods) await method.removeForUser(userId, tx);
+    for (const factor of factors) await factor.remove(userId, tx);
     await tx.query("UPDATE login_attempts SET status = 'voided', finished_at = $2 WHERE user_id = $1 AND status = 'pending'", [
       userId,
       clock.now(),
@@ -261,20 +279,23 @@ export function createTwoFactorService({
   }
 
   return {
-    methods,
+    factors,
     findMethod,
-    methodsOf,
-    listEnrolledMethods,
+    findFactor,
+    listEnrolledKinds,
     hasSecondFactor,
     beginLoginAttempt,
     findOpenAttempt,
     findAttempt,
     findLockedUntil: codeTries.findLockedUntil,
-    findLastUsedMethod,
+    findLastUsedKind,
     verifyLoginResponse,
     verifyFreshResponse,
     passAttempt,
-    removeMethod,
+    removeFactor,
     removeAllFactors,
   };
 }
+
+/** Rolls back a removal that would leave a user who must have a second factor without one. */
+class LastFactorRefusal extends Error {}

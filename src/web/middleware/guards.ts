@@ -6,7 +6,7 @@ import { isSecondFactorRequired } from "../../services/policy.js";
 import { includesSecondFactor, type MethodKind } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
-import { regenerateSession, sessionCookieName } from "../session.js";
+import { regenerateSession, restartWithNotice, type SessionStage, sessionCookieName } from "../session.js";
 import { rememberPendingAction } from "../step-up.js";
 
 declare global {
@@ -20,40 +20,69 @@ declare global {
   }
 }
 
+/** Where a session at each stage belongs. */
+const stageHomes: Record<SessionStage, string> = { password: "/login/2fa", enrol: "/enrol", complete: "/" };
+
+// What a session that is no longer valid at the second step or the enrolment hears at the login page.
+const endedNotices: Record<Exclude<SessionStage, "complete">, string> = {
+  password: "Your login was not finished in time or was stopped. Please log in again.",
+  enrol: "Your session has ended. Please log in again.",
+};
+
+/**
+ * The one session guard: each router mounts `requireStage(...)` for the stage its pages belong
+ * to. It loads the session's user once (read with the session itself, with their factors), checks
+ * that the session was not revoked (its generation) and the account not disabled, then the stage.
+ */
 export function createGuards({ users, config }: { users: UserService; config: Config }) {
-  /** Lets through only a fully signed-in, enabled user; everything else goes to the right step. */
-  const requireUser: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    res.set("Cache-Control", "no-store");
-    const current = req.session;
-    if (!current?.userId) {
-      // A session cookie whose session is gone (ended by logout elsewhere, a reset, "sign out
-      // everywhere else"): the login page says so. A visitor's own login-page session has a token.
-      const hadSession = !!req.get("cookie")?.includes(`${sessionCookieName(config)}=`) && !current?.csrfToken;
-      return res.redirect(req.sessionExpired ? "/login?expired=1" : hadSession ? "/login?ended=1" : "/login");
-    }
-    if (current.stage === "password") return res.redirect("/login/2fa");
-    if (current.stage === "enrol") return res.redirect("/enrol");
-    if (current.stage !== "complete") return res.redirect("/login");
-    // Read with the session (one statement for both); a session started during this request is read here.
-    const signedIn = req.sessionUser?.user.id === current.userId ? req.sessionUser : await users.findSignedInUser(current.userId);
-    const user = signedIn?.user;
-    const isRevoked = !!user && (current.generation ?? 0) !== user.sessionGeneration;
-    if (!signedIn || !user || user.disabledAt || isRevoked) {
+  async function endSession(req: Request, res: Response, stage: SessionStage) {
+    if (stage === "complete") {
       await regenerateSession(req);
       return res.redirect("/login?ended=1");
     }
-    // A role that now requires a second factor (an admin changed it) takes effect at once.
-    if (isSecondFactorRequired(user.role, config) && !includesSecondFactor(signedIn.factors)) {
-      current.stage = "enrol";
-      return res.redirect("/enrol");
-    }
-    req.user = user;
-    req.userFactors = signedIn.factors;
-    res.locals.user = user;
-    // A password set by an admin must be replaced before anything else.
-    if (user.mustChangePassword && !req.originalUrl.startsWith("/account/password")) return res.redirect("/account/password");
-    next();
-  };
+    await restartWithNotice(req, endedNotices[stage]);
+    return res.redirect("/login");
+  }
+
+  function requireStage(stage: SessionStage): RequestHandler {
+    return async (req: Request, res: Response, next: NextFunction) => {
+      res.set("Cache-Control", "no-store");
+      const current = req.session;
+      if (!current?.userId || !current.stage) {
+        if (stage !== "complete") return res.redirect("/login");
+        // A session cookie whose session is gone (ended by logout elsewhere, a reset, "sign out
+        // everywhere else"): the login page says so. A visitor's own login-page session has a token.
+        const hadSession = !!req.get("cookie")?.includes(`${sessionCookieName(config)}=`) && !current?.csrfToken;
+        return res.redirect(req.sessionExpired ? "/login?expired=1" : hadSession ? "/login?ended=1" : "/login");
+      }
+      if (current.stage !== stage) return res.redirect(stageHomes[current.stage] ?? "/login");
+      // Read with the session (one statement for both); a session started during this request is read here.
+      const signedIn =
+        req.sessionUser?.user.id === current.userId ? req.sessionUser : await users.findSignedInUser(current.userId);
+      const user = signedIn?.user;
+      const isRevoked = !!user && (current.generation ?? 0) !== user.sessionGeneration;
+      if (!signedIn || !user || user.disabledAt || isRevoked) return endSession(req, res, stage);
+      const hasSecondFactor = includesSecondFactor(signedIn.factors);
+      if (stage === "enrol" && hasSecondFactor) {
+        // This session may only set up the first factor: once the user has one (set up in another
+        // session), it is over.
+        return endSession(req, res, stage);
+      }
+      // A role that now requires a second factor (an admin changed it) takes effect at once.
+      if (stage === "complete" && isSecondFactorRequired(user.role, config) && !hasSecondFactor) {
+        current.stage = "enrol";
+        return res.redirect("/enrol");
+      }
+      req.user = user;
+      req.userFactors = signedIn.factors;
+      if (stage !== "password") res.locals.user = user;
+      if (stage === "enrol") res.locals.enrolling = true;
+      // A password set by an admin must be replaced before anything else.
+      if (stage === "complete" && user.mustChangePassword && !req.originalUrl.startsWith("/account/password"))
+        return res.redirect("/account/password");
+      next();
+    };
+  }
 
   function requireRole(...roles: Role[]): RequestHandler {
     return (req, _res, next) => {
@@ -62,7 +91,7 @@ export function createGuards({ users, config }: { users: UserService; config: Co
     };
   }
 
-  return { requireUser, requireRole };
+  return { requireStage, requireUser: requireStage("complete"), requireRole };
 }
 
 /** How long a password or second-factor check counts as "fresh" for changing security settings. */

@@ -1,36 +1,27 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
-import type { Config } from "../../config.js";
-import type { AuditLog } from "../../services/audit.js";
-import type { Clock } from "../../services/clock.js";
+import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
+import { readFactorSummaries } from "../../methods/registry.js";
+import { type MethodRouteDeps, methodAccountRoutes, methodEnrolmentRoutes } from "../../methods/routes.js";
 import { HttpError } from "../../services/errors.js";
-import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
-import type { SecurityOverviews } from "../../services/security-overview.js";
-import type { SessionService } from "../../services/sessions.js";
-import type { MethodKind, TwoFactorService } from "../../services/two-factor/index.js";
-import type { PhoneFactor } from "../../services/two-factor/phone.js";
-import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
-import type { TotpFactor } from "../../services/two-factor/totp.js";
-import type { User, UserService } from "../../services/users.js";
-import { malformedCodeMessages, replayedCodeMessage } from "../code-messages.js";
+import type { User } from "../../services/users.js";
+import { describeBackupSuggestion } from "../backup-suggestion.js";
+import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
-import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
-import { findPendingAction, takePendingAction } from "../step-up.js";
+import { createResumableActions, findPendingAction, takeCeremonyChallenge, takePendingAction } from "../step-up.js";
 import { formatClock, formatIp } from "../view-helpers.js";
-import { appEnrolmentRoutes, readNewRecoveryCodes, renderNewRecoveryCodes, showNewRecoveryCodes } from "./app-enrolment.js";
 import { markBusy, passwordChecksBusyMessage } from "./auth.js";
-import { phoneEnrolmentRoutes } from "./phone-enrolment.js";
 
 const confirmForm = z.object({
   password: passwordField(),
-  code: field(64, "Code").trim().optional(),
+  code: field(4096, "Code").trim().optional(),
   method: field(20, "Where the code comes from").optional(),
   next: field(500, "Return address").optional(),
   action: field(40, "Action").optional(),
@@ -44,84 +35,31 @@ const passwordForm = z.object({
   _csrf: z.string().optional(),
 });
 
-export interface AccountDeps {
-  config: Config;
-  login: LoginService;
-  clock: Clock;
-  audit: AuditLog;
-  users: UserService;
-  sessions: SessionService;
-  totp: TotpFactor;
-  phone: PhoneFactor;
-  twoFactor: TwoFactorService;
-  recoveryCodes: RecoveryCodes;
-  rememberedBrowserSteps: RememberedBrowserSteps;
-  securityOverviews: SecurityOverviews;
-}
+export type AccountDeps = MethodRouteDeps;
 
 // Steps inside one login, which "Logged in (…)" already tells.
 const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2fa.challenge_sent"];
 
-// Methods that can confirm a security change: what the user can type, plus SMS.
-const confirmKinds: MethodKind[] = ["app", "sms", "recovery"];
-
-/** Which second method to suggest as a back-up to a user with exactly one. */
-async function findBackupSuggestion({ twoFactor }: Pick<AccountDeps, "twoFactor">, user: User) {
-  const kinds = (await twoFactor.listEnrolledMethods(user.id)).map((method) => method.kind);
-  return backupSuggestionFor(kinds.includes("app"), kinds.includes("sms"));
-}
-
-function backupSuggestionFor(hasApp: boolean, hasPhone: boolean): { href: string; words: string; why: string } | null {
-  if (hasApp && !hasPhone)
-    return { href: "/account/2fa/phone", words: "Add your phone as a back-up", why: "so you can still log in without the app." };
-  if (hasPhone && !hasApp)
-    return {
-      href: "/account/2fa/app",
-      words: "Add an authenticator app as a back-up",
-      why: "so you can still log in without mobile reception.",
-    };
-  return null;
-}
-
-/** A security action that the confirmation of who the user is can finish right away. */
-interface ResumableAction {
-  /** What the confirmation page says it will do: "create a new set of recovery codes". */
-  words: string;
-  run(req: Request, res: Response): Promise<void>;
-}
-
-/** New recovery codes can be shown again (a reload) for this long, until the user saved them. */
-const newCodesShownForMs = 30 * 60_000;
-
-/** The signed-in user's own security settings. Mounted behind requireUser. */
+/** The signed-in user's own security settings, under /account (behind requireStage("complete")). */
 export function accountRoutes(deps: AccountDeps) {
-  const {
-    config,
-    clock,
-    audit,
-    users,
-    sessions,
-    twoFactor,
-    recoveryCodes,
-    phone,
-    login,
-    rememberedBrowserSteps,
-    securityOverviews,
-  } = deps;
+  const { config, clock, audit, users, sessions, twoFactor, login, securityNotices, rememberedBrowserSteps, securityOverviews } =
+    deps;
   const router = Router();
-  const resumableActions: Record<string, ResumableAction> = {};
+  const resumableActions = createResumableActions();
   const stepUp = requireRecentAuthentication(clock);
 
   /**
    * After a password or factor change: the user's other sessions end, so do the other browsers
    * that skip the second step (one remembered with a factor now replaced must not outlive it),
    * and their phone hears of it, so that someone who changed it behind their back is noticed.
+   * `warn` was prepared before the change, so a number the change removed still hears of it.
    */
-  async function afterSecurityChange(req: Request, user: User, what: string) {
+  async function afterSecurityChange(req: Request, user: User, what: string | null, warn?: (text: string) => Promise<void>) {
     await endOtherSessions(req, user);
     await rememberedBrowserSteps.forgetOtherBrowsers(req, user, "second_factor_changed");
-    const verified = await phone.findVerifiedPhone(user.id);
-    if (verified) await phone.sendSecurityNotice(verified.phone, `${what} If you did not do this, contact the practice.`);
+    if (!what) return;
+    const send = warn ?? (await securityNotices.prepareWarning(user.id));
+    await send(`${what} If you did not do this, contact the practice.`);
   }
 
   async function endOtherSessions(req: Request, user: User): Promise<number> {
@@ -137,33 +75,58 @@ export function accountRoutes(deps: AccountDeps) {
       eventLimit: 20,
       hiddenEventTypes: hiddenSecurityEvents,
     });
-    const { appEnrolledAt, phone: verifiedPhone, lastLoginMethod, events } = overview;
+    const summaries = readFactorSummaries(overview.factorSummaries);
+    const kinds = req.userFactors ?? [];
+    const hasSecondFactor = factorPages.some((pages) => pages.enrolment && summaries.has(pages.id));
+    // The last factor of a user who must have one cannot be removed.
+    const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
+    const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
+    const format = { dateTime: res.locals.formatDateTime as (date: Date) => string };
+    const backupSuggestion = describeBackupSuggestion(kinds);
     renderPage(res, "account/security", {
       title: "Security settings",
       notice: takeNotice(req),
-      app: appEnrolledAt ? { enrolledAt: appEnrolledAt } : null,
-      phone: verifiedPhone,
-      backupSuggestion: backupSuggestionFor(!!appEnrolledAt, !!verifiedPhone),
-      recoveryCodesLeft: overview.recoveryCodesLeft,
-      hasSecondFactor: !!appEnrolledAt || !!verifiedPhone,
-      defaultMethod: lastLoginMethod ? twoFactor.findMethod(lastLoginMethod) : null,
-      // The last factor of a user who must have one cannot be removed.
-      canRemoveLastFactor: !isSecondFactorRequired(user.role, config) || (!!appEnrolledAt && !!verifiedPhone),
+      hasSecondFactor,
+      backupSuggestion,
+      defaultMethod: overview.lastLoginMethod ? findLoginChoice(overview.lastLoginMethod) : null,
+      factors: factorPages.map((pages) => {
+        const summary = summaries.get(pages.id) ?? null;
+        return {
+          id: pages.id,
+          name: pages.name,
+          hint: pages.hint,
+          status: pages.describe(summary, format, hasSecondFactor),
+          enrolment: pages.enrolment
+            ? {
+                href: `/account/2fa/${pages.enrolment.path}`,
+                label: summary ? pages.enrolment.changeLabel : pages.enrolment.addLabel,
+                object: summary ? pages.enrolment.changeObject : pages.enrolment.addObject,
+              }
+            : null,
+          removal:
+            pages.removal && summary && canRemoveLastFactor
+              ? { href: `/account/2fa/${pages.id}/remove`, object: pages.removal.object, items: summary.items }
+              : null,
+          manage: pages.manage(summary, hasSecondFactor),
+        };
+      }),
       otherSessions: Math.max(0, overview.sessionCount - 1),
       remembered: rememberedBrowserSteps.describeForSecurityPage(req, user, overview.rememberedBrowsers),
-      events: events.map((event) => ({
+      events: overview.events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event),
         ip: formatIp(event.ip),
         browser: describeBrowser(event.userAgent),
       })),
+      scripts: ["/public/js/reveal-supported.js"],
     });
   });
 
   // ---- Step-up: the password and, when the user has one, the second factor again ----
 
-  async function confirmMethods(userId: number) {
-    return (await twoFactor.listEnrolledMethods(userId)).filter((method) => confirmKinds.includes(method.kind));
+  /** The user's methods that can confirm a security change. */
+  async function confirmChoices(userId: number) {
+    return choicesOf(await twoFactor.listEnrolledKinds(userId)).filter((choice) => choice.confirm);
   }
 
   async function renderConfirm(
@@ -174,18 +137,18 @@ export function accountRoutes(deps: AccountDeps) {
     status = 200,
     actionId: unknown = req.body?.action,
   ) {
-    const methods = await confirmMethods(req.user!.id);
+    const choices = await confirmChoices(req.user!.id);
     const pending = findPendingAction(req, actionId, clock.now().getTime());
-    const resumable = pending ? resumableActions[pending.path] : undefined;
+    const resumable = pending ? resumableActions.find(pending.path) : undefined;
     renderPage(
       res,
       "account/confirm",
       {
         title: "Confirm it is you",
-        methods,
+        choices,
         next,
         action: resumable ? pending!.id : null,
-        actionWords: resumable?.words ?? null,
+        actionWords: resumable && pending ? resumable.words(pending.path) : null,
         error,
         notice: takeNotice(req),
         scripts: ["/public/js/confirm-method.js"],
@@ -196,22 +159,23 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.get("/confirm", (req, res) => renderConfirm(req, res, safeReturnPath(req.query.next), null, 200, req.query.action));
 
-  router.post("/confirm/sms", async (req, res) => {
+  const backToSecurity = { href: "/account/security", label: "Back to security settings" };
+
+  // A method that sends its code first (an SMS): the code is bound to an attempt of its own, so it
+  // is counted and expires like a login code; a resend keeps that attempt and its count.
+  router.post("/confirm/:kind", async (req, res) => {
     const user = req.user!;
     const next = safeReturnPath(req.body?.next);
-    // The code is bound to an attempt of its own, so it is counted and expires like a login code;
-    // a resend keeps that attempt and its count of wrong codes.
+    const kind = req.params.kind;
+    const method = twoFactor.findMethod(kind);
+    const choice = (await confirmChoices(user.id)).find((candidate) => candidate.kind === kind);
+    if (!method?.startChallenge || !choice?.confirm?.sendLabel) return res.redirect(303, "/account/confirm");
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
-    const result = await phone.sendLoginCode(user.id, req.session.stepUpAttemptId!, requestContext(req));
-    if (result.status === "locked")
-      return renderLockedOut(res, {
-        until: result.until,
-        now: clock.now(),
-        back: { href: "/account/security", label: "Back to security settings" },
-      });
+    const result = await method.startChallenge(user.id, req.session.stepUpAttemptId!, requestContext(req));
+    if (result.status === "locked") return renderLockedOut(res, { until: result.until, now: clock.now(), back: backToSecurity });
     if (result.status === "rate_limited") {
-      const others = (await confirmMethods(user.id)).filter((method) => method.kind !== "sms");
+      const others = (await confirmChoices(user.id)).filter((other) => !other.usesPhone);
       return renderSendLimited(res, {
         retryAt: result.retryAt,
         now: clock.now(),
@@ -220,26 +184,27 @@ export function accountRoutes(deps: AccountDeps) {
           ? [
               {
                 href: `/account/confirm?next=${encodeURIComponent(next)}`,
-                label: `Confirm with ${others.map((method) => (method.kind === "app" ? "your authenticator app" : "a recovery code")).join(" or ")}`,
+                label: `Confirm with ${others.map((other) => other.confirm!.offer).join(" or ")}`,
               },
             ]
           : [],
-        back: { href: "/account/security", label: "Back to security settings" },
+        back: backToSecurity,
       });
     }
-    if (result.status === "failed") return renderConfirm(req, res, next, result.message, 502);
+    if (result.status === "failed")
+      return renderConfirm(req, res, next, choice.confirm.failedMessage?.(result.reason) ?? "The code could not be sent.", 502);
     // The confirmation page keeps naming the action it will finish.
     const action = typeof req.body?.action === "string" ? `&action=${encodeURIComponent(req.body.action.slice(0, 40))}` : "";
     req.session.notice =
       result.status === "too_soon"
         ? "A new code can be sent 30 seconds after the previous one. Use the code you received."
-        : `We sent a code to ${(await phone.findVerifiedPhone(user.id))?.masked ?? "your phone"} at ${formatClock(result.challenge.createdAt)}. Type it below with your password.`;
+        : `We sent a code to ${result.destination} at ${formatClock(result.at)}. Type it below with your password.`;
     res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}${action}`);
   });
 
   router.post("/confirm", async (req, res) => {
     const user = req.user!;
-    const methods = await confirmMethods(user.id);
+    const choices = await confirmChoices(user.id);
     const parsed = parseForm(confirmForm, req.body);
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.formError, 400);
@@ -264,29 +229,34 @@ export function accountRoutes(deps: AccountDeps) {
         401,
       );
     }
-    if (methods.length > 0) {
-      const kind = (methods.find((method) => method.kind === parsed.data.method) ?? methods[0]!).kind;
+    if (choices.length > 0) {
+      const choice = choices.find((candidate) => candidate.kind === parsed.data.method) ?? choices[0]!;
+      const kind = choice.kind;
       if (!parsed.data.code) return renderConfirm(req, res, next, { field: "code", message: "Enter the code as well." }, 400);
-      const result =
-        kind === "sms"
-          ? await twoFactor.verifyLoginResponse(
-              { userId: user.id, attemptId: req.session.stepUpAttemptId, kind, response: parsed.data.code },
-              requestContext(req),
-            )
-          : await twoFactor.verifyFreshResponse({ userId: user.id, kind, response: parsed.data.code }, requestContext(req));
+      // A code that was sent is bound to the step-up's own attempt; the others are checked as they are.
+      const result = choice.confirm?.sendLabel
+        ? await twoFactor.verifyLoginResponse(
+            { userId: user.id, attemptId: req.session.stepUpAttemptId, kind, response: parsed.data.code },
+            requestContext(req),
+          )
+        : await twoFactor.verifyFreshResponse(
+            { userId: user.id, kind, response: parsed.data.code, challenge: takeCeremonyChallenge(req, clock.now().getTime()) },
+            requestContext(req),
+          );
       if (result.status === "locked")
-        return renderLockedOut(res, {
-          until: result.until,
-          now: clock.now(),
-          back: { href: "/account/security", label: "Back to security settings" },
-        });
+        return renderLockedOut(res, { until: result.until, now: clock.now(), back: backToSecurity });
       if (result.status === "malformed")
-        return renderConfirm(req, res, next, { field: "code", message: malformedCodeMessages[kind] }, 400);
+        return renderConfirm(req, res, next, { field: "code", message: choice.malformedMessage }, 400);
       if (result.status === "replayed")
-        return renderConfirm(req, res, next, { field: "code", message: replayedCodeMessage }, 400);
+        return renderConfirm(req, res, next, { field: "code", message: choice.replayedMessage }, 400);
       if (result.status !== "passed") {
-        const hint = kind === "sms" ? " Ask for a new SMS code if it has expired." : "";
-        return renderConfirm(req, res, next, { field: "code", message: `That code is not right.${hint}` }, 400);
+        return renderConfirm(
+          req,
+          res,
+          next,
+          { field: "code", message: `That code is not right.${choice.confirm?.wrongCodeHint ?? ""}` },
+          400,
+        );
       }
     }
     delete req.session.stepUpAttemptId;
@@ -295,8 +265,8 @@ export function accountRoutes(deps: AccountDeps) {
     await saveSession(req);
     await audit.recordEvent({ type: "stepup.passed", actorUserId: user.id, subjectUserId: user.id }, requestContext(req));
     // The action that asked for the confirmation is finished now, not offered again.
-    const resume = pending ? resumableActions[pending.path] : undefined;
-    if (resume) return resume.run(req, res);
+    const resume = pending ? resumableActions.find(pending.path) : undefined;
+    if (resume && pending) return resume.run(req, res, pending.path);
     res.redirect(303, next);
   });
 
@@ -351,12 +321,10 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.post("/sessions/end-others", async (req, res) => {
     const user = req.user!;
-    const ended = await endOtherSessions(req, user);
+    const { count: ended, generation } = await sessions.endOtherSessions(user.id, req.sessionID, requestContext(req));
+    // This session stays valid: it moves to the new generation.
+    req.session.generation = generation;
     await rememberedBrowserSteps.forgetOtherBrowsers(req, user);
-    await audit.recordEvent(
-      { type: "sessions.ended_others", actorUserId: user.id, subjectUserId: user.id, details: { count: ended } },
-      requestContext(req),
-    );
     req.session.notice = ended === 1 ? "1 other session was signed out." : `${ended} other sessions were signed out.`;
     res.redirect(303, "/account/security");
   });
@@ -364,134 +332,62 @@ export function accountRoutes(deps: AccountDeps) {
   // ---- Second factors ----
 
   // Where the invitation leads: the same choice a doctor gets at enrolment.
-  router.get("/2fa", (_req, res) => {
-    renderPage(res, "account/choose-method", { title: "Turn on two-step login" });
+  router.get("/2fa", (req, res) => {
+    renderPage(res, "account/choose-method", {
+      title: "Turn on two-step login",
+      ...enrolmentChoices(req.user!.role, "/account/2fa"),
+    });
   });
 
-  const enrolledHere = (what: string) => async (req: Request) => afterSecurityChange(req, req.user!, what);
-
-  router.use(
-    "/2fa/app",
-    stepUp,
-    appEnrolmentRoutes(deps, {
-      basePath: "/account/2fa/app",
-      onEnrolled: enrolledHere("an authenticator app was set up for your two-step login."),
-    }),
-  );
-
   /**
-   * Removes one factor (the phone covers SMS and call). The last factor of a user who must have
-   * one cannot go; when nothing is left, the recovery codes go too.
+   * Removes one factor (the phone covers SMS and call; `item`, one of several, such as a passkey).
+   * The last factor of a user who must have one cannot go; when nothing is left, the recovery
+   * codes go too.
    */
-  async function removeFactor(req: Request, kind: "app" | "sms") {
+  async function removeFactor(req: Request, res: Response) {
     const user = req.user!;
-    const factors = (await twoFactor.listEnrolledMethods(user.id)).filter((method) => method.kind !== "recovery");
-    const remaining = factors.filter((method) => (kind === "app" ? method.kind !== "app" : method.kind === "app"));
-    if (remaining.length === 0 && isSecondFactorRequired(user.role, config)) {
+    const pages = findFactorPages(String(req.params.factor ?? ""));
+    if (!pages?.removal) return res.redirect(303, "/account/security");
+    const item = typeof req.params.item === "string" ? req.params.item : undefined;
+    const warn = await securityNotices.prepareWarning(user.id);
+    const result = await twoFactor.removeFactor(
+      { userId: user.id, factorId: pages.id, item, isSecondFactorRequired: isSecondFactorRequired(user.role, config) },
+      requestContext(req),
+    );
+    if (result.status === "last_factor") {
       throw new HttpError(
         403,
         "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
       );
     }
-    // Warned before the removal, so that a removed phone still hears of it.
-    await afterSecurityChange(
-      req,
-      user,
-      kind === "app"
-        ? "the authenticator app was removed from your two-step login."
-        : "your phone number was removed from your two-step login.",
-    );
-    await twoFactor.removeMethod(user.id, kind, requestContext(req));
-    if (remaining.length === 0) await twoFactor.removeMethod(user.id, "recovery", requestContext(req));
-  }
-
-  async function removeApp(req: Request, res: Response) {
-    await removeFactor(req, "app");
-    req.session.notice = "The authenticator app was removed from your account.";
+    await afterSecurityChange(req, user, pages.removal.warning, warn);
+    req.session.notice = pages.removal.removedNotice;
     res.redirect(303, "/account/security");
   }
 
-  async function removePhone(req: Request, res: Response) {
-    await removeFactor(req, "sms");
-    req.session.notice = "Your phone number was removed: SMS and phone calls are no longer used to log in.";
-    res.redirect(303, "/account/security");
-  }
-
-  router.post("/2fa/app/remove", stepUp, removeApp);
-  router.post("/2fa/phone/remove", stepUp, removePhone);
+  router.post("/2fa/:factor/remove{/:item}", stepUp, removeFactor);
+  resumableActions.add({
+    matches: (path) => /^\/account\/2fa\/[a-z]+\/remove(\/[\w-]+)?$/.test(path),
+    words: (path) => findFactorPages(path.split("/")[3] ?? "")?.removal?.actionWords ?? "remove this method",
+    run: async (req, res, path) => {
+      const [, , , factor, , item] = path.split("/");
+      req.params.factor = factor ?? "";
+      if (item) req.params.item = item;
+      await removeFactor(req, res);
+    },
+  });
 
   router.use(
-    "/2fa/phone",
+    "/2fa",
     stepUp,
-    phoneEnrolmentRoutes(deps, {
-      basePath: "/account/2fa/phone",
-      // The phone route itself warns the number it replaced; the new number needs no notice.
-      onEnrolled: async (req) => {
-        await endOtherSessions(req, req.user!);
-        await rememberedBrowserSteps.forgetOtherBrowsers(req, req.user!, "second_factor_changed");
-      },
+    methodEnrolmentRoutes(deps, {
+      basePath: "/account/2fa",
+      onEnrolled: async (req, _res, factorId) =>
+        afterSecurityChange(req, req.user!, findFactorPages(factorId)?.enrolment?.enrolledWarning ?? null),
     }),
   );
 
-  // ---- Recovery codes ----
-
-  // Where a login with a recovery code lands: how many are left, and a nudge when few are.
-  router.get("/recovery-code-used", async (req, res) => {
-    renderPage(res, "two-factor/recovery-used", {
-      title: "Recovery code used",
-      remaining: await recoveryCodes.countRemainingCodes(req.user!.id),
-    });
-  });
-
-  router.get("/recovery-codes", async (req, res) => {
-    renderPage(res, "account/recovery-codes", {
-      title: "Recovery codes",
-      remaining: await recoveryCodes.countRemainingCodes(req.user!.id),
-      hasSecondFactor: await twoFactor.hasSecondFactor(req.user!.id),
-    });
-  });
-
-  async function regenerateCodes(req: Request, res: Response) {
-    const user = req.user!;
-    if (!(await twoFactor.hasSecondFactor(user.id))) return res.redirect(303, "/account/security");
-    const codes = await recoveryCodes.regenerateRecoveryCodes(user.id);
-    await audit.recordEvent(
-      { type: "2fa.recovery_codes_regenerated", actorUserId: user.id, subjectUserId: user.id },
-      requestContext(req),
-    );
-    await showNewRecoveryCodes(req, res, { codes, now: clock.now().getTime(), continueTo: "/account/security", config });
-  }
-
-  router.post("/recovery-codes", requireRecentAuthentication(clock, "/account/recovery-codes"), regenerateCodes);
-
-  // The new codes, shown by a GET (a reload shows them again) until the user says they saved them.
-  router.get("/recovery-codes/new", (req, res) => {
-    const fresh = req.session.newRecoveryCodes;
-    const codes = readNewRecoveryCodes(req, config);
-    if (!fresh || !codes || clock.now().getTime() - fresh.createdAt > newCodesShownForMs)
-      return res.redirect(303, "/account/recovery-codes");
-    renderNewRecoveryCodes(res, req.user!, codes, config.portalName);
-  });
-
-  router.post("/recovery-codes/saved", async (req, res) => {
-    const continueTo = req.session.newRecoveryCodes?.continueTo ?? "/account/security";
-    delete req.session.newRecoveryCodes;
-    req.session.notice = `Two-step login is on. Keep your recovery codes somewhere safe.${await suggestSecondMethod(req.user!)}`;
-    res.redirect(303, continueTo);
-  });
-
-  /** After the first method, a second one as a back-up (the security page offers it too). */
-  async function suggestSecondMethod(user: User): Promise<string> {
-    const suggestion = await findBackupSuggestion(deps, user);
-    return suggestion ? ` ${suggestion.words} in your security settings, ${suggestion.why}` : "";
-  }
-
-  // POSTs that a confirmation of who the user is can finish at once (see requireRecentAuthentication).
-  Object.assign(resumableActions, {
-    "/account/recovery-codes": { words: "create a new set of recovery codes", run: regenerateCodes },
-    "/account/2fa/app/remove": { words: "remove the authenticator app", run: removeApp },
-    "/account/2fa/phone/remove": { words: "remove your phone number", run: removePhone },
-  } satisfies Record<string, ResumableAction>);
+  router.use(methodAccountRoutes({ ...deps, resumableActions }));
 
   router.post("/2fa/invitation/dismiss", (req, res) => {
     req.session.twoFactorInviteDismissed = true;

@@ -1,8 +1,8 @@
 import { Router } from "express";
 import { z } from "zod";
 import type { OutboxCallStatus, OutboxGateway } from "../../gateways/outbox.js";
+import type { PhoneFactor } from "../../methods/phone/phone.js";
 import { NotFoundError } from "../../services/errors.js";
-import type { PhoneFactor } from "../../services/two-factor/phone.js";
 import { parseForm } from "../forms.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";

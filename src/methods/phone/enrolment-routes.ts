@@ -1,19 +1,17 @@
 import { type Request, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
-import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
-import { maskPhoneNumber, parsePhoneInput, phoneTail } from "../../services/phone-numbers.js";
+import { maskPhoneNumber, parsePhoneInput } from "../../services/phone-numbers.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
-import type { PhoneFactor } from "../../services/two-factor/phone.js";
-import type { RecoveryCodes } from "../../services/two-factor/recovery-codes.js";
-import { malformedCodeMessages } from "../code-messages.js";
-import { field, parseForm } from "../forms.js";
-import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
-import { type FormError, renderPage } from "../render.js";
-import { requestContext } from "../request-context.js";
-import { enrolmentBindingOf, takeNotice } from "../session.js";
-import { finishEnrolment } from "./app-enrolment.js";
+import { type EnrolmentStep, enrolmentBackLink } from "../../web/enrolment-step.js";
+import { field, parseForm } from "../../web/forms.js";
+import { renderLockedOut, renderSendLimited } from "../../web/limit-pages.js";
+import { type FormError, renderPage } from "../../web/render.js";
+import { requestContext } from "../../web/request-context.js";
+import { enrolmentBindingOf, takeNotice } from "../../web/session.js";
+import { describePhoneFailure, phonePages } from "./pages.js";
+import type { PhoneFactor } from "./phone.js";
 
 const phoneForm = z.object({
   phone: field(40, "Mobile phone number").trim().min(1, "Enter your mobile phone number."),
@@ -29,8 +27,7 @@ export interface PhoneEnrolmentDeps {
   clock: Clock;
   phone: PhoneFactor;
   twoFactor: TwoFactorService;
-  recoveryCodes: RecoveryCodes;
-  audit: AuditLog;
+  enrolmentStep: EnrolmentStep;
 }
 
 /**
@@ -38,20 +35,18 @@ export interface PhoneEnrolmentDeps {
  * /enrol/phone. The number counts only after the code sent to it comes back.
  */
 export function phoneEnrolmentRoutes(
-  { config, clock, phone, twoFactor, recoveryCodes, audit }: PhoneEnrolmentDeps,
+  { config, clock, phone, twoFactor, enrolmentStep }: PhoneEnrolmentDeps,
   { basePath, onEnrolled }: { basePath: string; onEnrolled?: (req: Request, res: Response) => Promise<void> },
 ) {
   const router = Router();
   const isForced = basePath.startsWith("/enrol");
-  const back = isForced
-    ? { href: "/enrol", label: "Back to the choice of methods" }
-    : { href: "/account/security", label: "Back to security settings" };
+  const back = enrolmentBackLink(basePath);
   const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
   async function showNumberForm(req: Request, res: Response, error: FormError | string | null = null, status = 200, typed = "") {
     renderPage(
       res,
-      "account/phone-enrolment",
+      "methods/phone/enrolment",
       {
         title: "Your phone for two-step login",
         current: await phone.findVerifiedPhone(req.user!.id),
@@ -69,7 +64,7 @@ export function phoneEnrolmentRoutes(
     if (!challenge) return res.redirect(303, basePath);
     renderPage(
       res,
-      "account/phone-verify",
+      "methods/phone/verify",
       { title: "Confirm your phone", masked: maskPhoneNumber(challenge.phone), basePath, error, notice: takeNotice(req) },
       status,
     );
@@ -82,12 +77,12 @@ export function phoneEnrolmentRoutes(
         retryAt: result.retryAt,
         now: clock.now(),
         alternativesHeading: "Set up another method now",
-        alternatives: [{ href: basePath.replace(/phone$/, "app"), label: "Use an authenticator app instead" }],
+        alternatives: [{ href: basePath.replace(/\/phone$/, ""), label: "Choose another method" }],
         back,
       });
     }
     if (result.status === "locked") return showLockedOut(res, result.until);
-    if (result.status === "failed") return showNumberForm(req, res, result.message, 502);
+    if (result.status === "failed") return showNumberForm(req, res, describePhoneFailure(result.reason, "sms"), 502);
     res.redirect(303, `${basePath}/verify`);
   }
 
@@ -115,7 +110,8 @@ export function phoneEnrolmentRoutes(
     if (!parsed.ok) return showCodeForm(req, res, parsed.formError, 400);
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req), requestContext(req));
-    if (outcome.status === "malformed") return showCodeForm(req, res, { field: "code", message: malformedCodeMessages.sms }, 400);
+    if (outcome.status === "malformed")
+      return showCodeForm(req, res, { field: "code", message: phonePages.logins[0]!.malformedMessage }, 400);
     if (outcome.status === "expired") {
       return showCodeForm(
         req,
@@ -133,15 +129,6 @@ export function phoneEnrolmentRoutes(
         400,
       );
     }
-    await audit.recordEvent(
-      {
-        type: "2fa.enrolment_completed",
-        actorUserId: user.id,
-        subjectUserId: user.id,
-        details: { method: "sms", phone: phoneTail(outcome.phone), changed: outcome.previousPhone !== null },
-      },
-      requestContext(req),
-    );
     if (outcome.previousPhone) {
       // The old number hears about it: if this was not its owner, they know to call the practice.
       await phone.sendSecurityNotice(
@@ -150,11 +137,7 @@ export function phoneEnrolmentRoutes(
       );
     }
     await onEnrolled?.(req, res);
-    await finishEnrolment({ recoveryCodes, audit, clock, config }, req, res, {
-      hadFactor,
-      notice: "Your phone number is confirmed. You can now log in by SMS or phone call.",
-      isForced,
-    });
+    await enrolmentStep.finishEnrolment(req, res, { hadFactor, notice: phonePages.enrolment!.enrolledNotice, isForced });
   });
 
   return router;

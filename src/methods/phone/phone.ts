@@ -1,15 +1,16 @@
 import { createHmac, randomBytes, randomInt } from "node:crypto";
 import type { Config } from "../../config.js";
 import type { Database, Queryable } from "../../db/database.js";
-import { type PhoneGateway, PhoneGatewayError } from "../../gateways/phone-gateway.js";
-import { type AuditLog, noRequestContext, type RequestContext } from "../audit.js";
-import { addMinutes, type Clock } from "../clock.js";
-import { deriveKey } from "../keys.js";
-import { maskPhoneNumber, phoneTail } from "../phone-numbers.js";
-import { normaliseDigitCode } from "./code-format.js";
-import type { CodeTries, RefusedCode } from "./code-tries.js";
-import type { PassResult } from "./index.js";
-import type { MethodKind, SecondFactorMethod } from "./method.js";
+import { type PhoneFailure, type PhoneGateway, PhoneGatewayError } from "../../gateways/phone-gateway.js";
+import { type AuditEventInput, type AuditLog, noRequestContext, type RequestContext } from "../../services/audit.js";
+import { addMinutes, type Clock } from "../../services/clock.js";
+import { deriveKey } from "../../services/keys.js";
+import { maskPhoneNumber, phoneTail } from "../../services/phone-numbers.js";
+import { normaliseDigitCode } from "../../services/two-factor/code-format.js";
+import type { CodeTries, RefusedCode } from "../../services/two-factor/code-tries.js";
+import type { PassResult } from "../../services/two-factor/index.js";
+import type { ChallengeStart, LoginMethod, MethodKind, SecondFactor } from "../method.js";
+import { phoneDefinition } from "./definition.js";
 import { buildCodeMessage } from "./phone-messages.js";
 
 // SMS codes and confirmation calls: one implementation that differs only in delivery.
@@ -56,8 +57,8 @@ export type SendResult =
   | { status: "rate_limited"; retryAt: Date }
   /** "Send again" before 30 seconds have passed. */
   | { status: "too_soon"; retryAt: Date }
-  /** The provider refused or did not answer: a message for the user. */
-  | { status: "failed"; message: string }
+  /** No verified number, or the provider refused or did not answer (reason says which). */
+  | { status: "failed"; reason: PhoneFailure | "no_phone" }
   /** Two-step login is locked after too many wrong codes: nothing is sent or placed. */
   | { status: "locked"; until: Date };
 
@@ -204,6 +205,8 @@ export function createPhoneFactor({
     phone: string;
     code?: string;
     sessionBinding?: string;
+    /** Written in the same transaction as the new challenge. */
+    startedEvent?: { event: AuditEventInput; context: RequestContext };
   }): Promise<{ challenge: PhoneChallenge } | { block: SendBlock } | { lockedUntil: Date }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
@@ -244,6 +247,7 @@ export function createPhoneFactor({
           addMinutes(now, lifetime),
         ],
       );
+      if (input.startedEvent) await audit.recordEvent(input.startedEvent.event, input.startedEvent.context, tx);
       return { challenge: mapChallenge(rows[0]!) };
     });
   }
@@ -257,31 +261,37 @@ export function createPhoneFactor({
     const details = { channel: challenge.channel, purpose: challenge.purpose, phone: phoneTail(challenge.phone) };
     try {
       const { providerId } = await send();
-      await db.query(
-        "UPDATE phone_challenges SET provider_id = $2, delivery_status = COALESCE(delivery_status, 'sent') WHERE id = $1",
-        [challenge.id, providerId],
-      );
-      await audit.recordEvent(
-        { type: "2fa.challenge_sent", actorUserId: challenge.userId, subjectUserId: challenge.userId, details },
-        context,
-      );
+      await db.transaction(async (tx) => {
+        await tx.query(
+          "UPDATE phone_challenges SET provider_id = $2, delivery_status = COALESCE(delivery_status, 'sent') WHERE id = $1",
+          [challenge.id, providerId],
+        );
+        await audit.recordEvent(
+          { type: "2fa.challenge_sent", actorUserId: challenge.userId, subjectUserId: challenge.userId, details },
+          context,
+          tx,
+        );
+      });
       return { status: "sent", challenge };
     } catch (error) {
       if (!(error instanceof PhoneGatewayError)) throw error;
-      await db.query(
-        "UPDATE phone_challenges SET status = 'failed', delivery_status = 'failed', finished_at = $2 WHERE id = $1",
-        [challenge.id, clock.now()],
-      );
-      await audit.recordEvent(
-        {
-          type: "2fa.challenge_failed",
-          actorUserId: challenge.userId,
-          subjectUserId: challenge.userId,
-          details: { ...details, providerCode: error.providerCode ?? null },
-        },
-        context,
-      );
-      return { status: "failed", message: error.message };
+      await db.transaction(async (tx) => {
+        await tx.query(
+          "UPDATE phone_challenges SET status = 'failed', delivery_status = 'failed', finished_at = $2 WHERE id = $1",
+          [challenge.id, clock.now()],
+        );
+        await audit.recordEvent(
+          {
+            type: "2fa.challenge_failed",
+            actorUserId: challenge.userId,
+            subjectUserId: challenge.userId,
+            details: { ...details, providerCode: error.providerCode ?? null },
+          },
+          context,
+          tx,
+        );
+      });
+      return { status: "failed", reason: error.reason };
     }
   }
 
@@ -306,7 +316,7 @@ export function createPhoneFactor({
   /** Sends a login code by SMS for this attempt (a resend replaces the previous code). */
   async function sendLoginCode(userId: number, attemptId: string, context: RequestContext): Promise<SendResult> {
     const phone = await findVerifiedPhone(userId);
-    if (!phone) return { status: "failed", message: "There is no verified phone number on your account." };
+    if (!phone) return { status: "failed", reason: "no_phone" };
     const latest = await findLatestChallenge(userId, attemptId, "sms");
     if (latest && latest.status === "pending") {
       const allowedAt = new Date(latest.createdAt.getTime() + resendAfterSeconds * 1000);
@@ -327,7 +337,7 @@ export function createPhoneFactor({
   /** Places the confirmation call for this attempt. */
   async function startLoginCall(userId: number, attemptId: string, context: RequestContext): Promise<SendResult> {
     const phone = await findVerifiedPhone(userId);
-    if (!phone) return { status: "failed", message: "There is no verified phone number on your account." };
+    if (!phone) return { status: "failed", reason: "no_phone" };
     const latest = await findLatestChallenge(userId, attemptId, "call");
     if (latest && latest.status === "pending" && latest.expiresAt > clock.now()) {
       const allowedAt = new Date(latest.createdAt.getTime() + resendAfterSeconds * 1000);
@@ -509,18 +519,18 @@ export function createPhoneFactor({
       phone,
       code,
       sessionBinding,
+      startedEvent: {
+        event: {
+          type: "2fa.enrolment_started",
+          actorUserId: userId,
+          subjectUserId: userId,
+          details: { method: "sms", phone: phoneTail(phone) },
+        },
+        context,
+      },
     });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("block" in created) return rateLimited(userId, created.block, "sms", context);
-    await audit.recordEvent(
-      {
-        type: "2fa.enrolment_started",
-        actorUserId: userId,
-        subjectUserId: userId,
-        details: { method: "sms", phone: phoneTail(phone) },
-      },
-      context,
-    );
     const body = codeMessage(code, "enrol");
     return deliver(
       created.challenge,
@@ -554,17 +564,30 @@ export function createPhoneFactor({
     );
     if (checked.status !== "right") return checked;
     const challenge = checked.value;
-    const previous = await findVerifiedPhone(userId);
-    await db.query(
-      `INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, $3)
-       ON CONFLICT (user_id) DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, verified_at = EXCLUDED.verified_at`,
-      [userId, challenge.phone, clock.now()],
-    );
-    return {
-      status: "enrolled",
-      phone: challenge.phone,
-      previousPhone: previous && previous.phone !== challenge.phone ? previous.phone : null,
-    };
+    return db.transaction(async (tx) => {
+      const { rows } = await tx.query("SELECT phone_e164 FROM phone_factors WHERE user_id = $1 FOR UPDATE", [userId]);
+      const previous = (rows[0]?.phone_e164 as string | undefined) ?? null;
+      await tx.query(
+        `INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id) DO UPDATE SET phone_e164 = EXCLUDED.phone_e164, verified_at = EXCLUDED.verified_at`,
+        [userId, challenge.phone, clock.now()],
+      );
+      await audit.recordEvent(
+        {
+          type: "2fa.enrolment_completed",
+          actorUserId: userId,
+          subjectUserId: userId,
+          details: { method: "sms", phone: phoneTail(challenge.phone), changed: previous !== null },
+        },
+        context,
+        tx,
+      );
+      return {
+        status: "enrolled" as const,
+        phone: challenge.phone,
+        previousPhone: previous && previous !== challenge.phone ? previous : null,
+      };
+    });
   }
 
   /** A notice by SMS about a security change; a failure here must not undo the change. */
@@ -584,37 +607,45 @@ export function createPhoneFactor({
     return (rows[0]?.phone_e164 as string | undefined) ?? null;
   }
 
-  const isEnrolled = async (userId: number) => (await findVerifiedPhone(userId)) !== null;
+  /** What a send for a login or step-up found, as the login and confirmation pages word it. */
+  const asChallengeStart = (result: SendResult): ChallengeStart =>
+    result.status === "sent"
+      ? { status: "sent", at: result.challenge.createdAt, destination: maskPhoneNumber(result.challenge.phone) }
+      : result;
 
-  const smsMethod: SecondFactorMethod = {
+  const smsMethod: LoginMethod = {
     kind: "sms",
-    label: "By SMS",
-    isEnrolled,
     normaliseResponse: normaliseDigitCode,
     verifyResponse: async ({ userId, attemptId, response }) =>
       (await consumeCode({ userId, attemptId, purpose: "login", code: response })) ? "right" : "wrong",
-    async removeForUser(userId, tx) {
+    startChallenge: async (userId, attemptId, context) => asChallengeStart(await sendLoginCode(userId, attemptId, context)),
+  };
+
+  // The call has nothing to type: it is approved by the key pressed on the phone (answerCall).
+  const callMethod: LoginMethod = {
+    kind: "call",
+    normaliseResponse: () => null,
+    verifyResponse: async () => "wrong",
+  };
+
+  const factor: SecondFactor = {
+    ...phoneDefinition,
+    methods: [smsMethod, callMethod],
+    async remove(userId, tx) {
       await tx.query("DELETE FROM phone_factors WHERE user_id = $1", [userId]);
       await tx.query(
         "UPDATE phone_challenges SET status = 'expired', finished_at = $2 WHERE user_id = $1 AND status = 'pending'",
         [userId, clock.now()],
       );
     },
-  };
-
-  // The call has nothing to type: it is approved by the key pressed on the phone (answerCall).
-  const callMethod: SecondFactorMethod = {
-    kind: "call",
-    label: "With a phone call",
-    isEnrolled,
-    normaliseResponse: () => null,
-    verifyResponse: async () => "wrong",
-    removeForUser: (userId, tx) => smsMethod.removeForUser(userId, tx),
+    async pruneExpired(_now, finishedBefore) {
+      const { rowCount } = await db.query("DELETE FROM phone_challenges WHERE created_at < $1", [finishedBefore]);
+      return { phoneChallenges: rowCount };
+    },
   };
 
   return {
-    smsMethod,
-    callMethod,
+    factor,
     findVerifiedPhone,
     findLatestChallenge,
     findChallengeByToken,

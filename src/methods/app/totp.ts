@@ -1,11 +1,12 @@
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/database.js";
-import { noRequestContext, type RequestContext } from "../audit.js";
-import { addMinutes, type Clock } from "../clock.js";
-import { decryptSecret, encryptSecret, SecretBoxError } from "../secret-box.js";
-import { normaliseDigitCode } from "./code-format.js";
-import type { CodeTries, RefusedCode } from "./code-tries.js";
-import type { SecondFactorMethod } from "./method.js";
+import { type AuditLog, noRequestContext, type RequestContext } from "../../services/audit.js";
+import { addMinutes, type Clock } from "../../services/clock.js";
+import { decryptSecret, encryptSecret, SecretBoxError } from "../../services/secret-box.js";
+import { normaliseDigitCode } from "../../services/two-factor/code-format.js";
+import type { CodeTries, RefusedCode } from "../../services/two-factor/code-tries.js";
+import type { LoginMethod, SecondFactor } from "../method.js";
+import { appDefinition } from "./definition.js";
 import { buildOtpauthUri, findTotpStep, formatSecretForDisplay, generateTotpSecret, renderQrCode } from "./totp-codes.js";
 
 export const enrolmentLifetimeMinutes = 15;
@@ -37,11 +38,13 @@ export function createTotpFactor({
   clock,
   config,
   codeTries,
+  audit,
 }: {
   db: Database;
   clock: Clock;
   config: Config;
   codeTries: CodeTries;
+  audit: AuditLog;
 }) {
   // The user id is bound into the ciphertext: a secret copied to another user's row fails to open.
   const purposeOf = (userId: number) => `totp:user:${userId}`;
@@ -63,6 +66,7 @@ export function createTotpFactor({
     replace = false,
     /** A value kept in the session that started the enrolment: only that session sees the secret. */
     sessionBinding = "",
+    context: RequestContext = noRequestContext,
   ): Promise<{ enrolment: PendingAppEnrolment; isNew: boolean }> {
     const now = clock.now();
     if (!replace) {
@@ -79,12 +83,19 @@ export function createTotpFactor({
     }
     const box = seal(user.id, generateTotpSecret());
     const expiresAt = addMinutes(now, enrolmentLifetimeMinutes);
-    await db.query(
-      `INSERT INTO totp_enrolments (user_id, secret_box, created_at, expires_at, session_binding) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, created_at = EXCLUDED.created_at,
-         expires_at = EXCLUDED.expires_at, session_binding = EXCLUDED.session_binding`,
-      [user.id, box, now, expiresAt, sessionBinding],
-    );
+    await db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO totp_enrolments (user_id, secret_box, created_at, expires_at, session_binding) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (user_id) DO UPDATE SET secret_box = EXCLUDED.secret_box, created_at = EXCLUDED.created_at,
+           expires_at = EXCLUDED.expires_at, session_binding = EXCLUDED.session_binding`,
+        [user.id, box, now, expiresAt, sessionBinding],
+      );
+      await audit.recordEvent(
+        { type: "2fa.enrolment_started", actorUserId: user.id, subjectUserId: user.id, details: { method: "app" } },
+        context,
+        tx,
+      );
+    });
     return { enrolment: await describePending(user.id, user.email, box, expiresAt), isNew: true };
   }
 
@@ -126,6 +137,11 @@ export function createTotpFactor({
            enrolled_at = EXCLUDED.enrolled_at`,
         [userId, box, checked.value, clock.now()],
       );
+      await audit.recordEvent(
+        { type: "2fa.enrolment_completed", actorUserId: userId, subjectUserId: userId, details: { method: "app" } },
+        context,
+        tx,
+      );
       return { status: "enrolled" as const };
     });
   }
@@ -135,10 +151,8 @@ export function createTotpFactor({
     return rows[0] ? { enrolledAt: rows[0].enrolled_at as Date } : null;
   }
 
-  const method: SecondFactorMethod = {
+  const method: LoginMethod = {
     kind: "app",
-    label: "With an authenticator app",
-    isEnrolled: async (userId) => (await findEnrolledApp(userId)) !== null,
     normaliseResponse: normaliseDigitCode,
     async verifyResponse({ userId, response }) {
       const { rows } = await db.query("SELECT secret_box FROM totp_factors WHERE user_id = $1", [userId]);
@@ -161,11 +175,20 @@ export function createTotpFactor({
       );
       return rowCount === 1 ? "right" : "replayed";
     },
-    async removeForUser(userId, tx) {
+  };
+
+  const factor: SecondFactor = {
+    ...appDefinition,
+    methods: [method],
+    async remove(userId, tx) {
       await tx.query("DELETE FROM totp_factors WHERE user_id = $1", [userId]);
       await tx.query("DELETE FROM totp_enrolments WHERE user_id = $1", [userId]);
     },
+    async pruneExpired(now) {
+      const { rowCount } = await db.query("DELETE FROM totp_enrolments WHERE expires_at < $1", [now]);
+      return { appEnrolments: rowCount };
+    },
   };
 
-  return { startAppEnrolment, confirmAppEnrolment, findEnrolledApp, method };
+  return { startAppEnrolment, confirmAppEnrolment, findEnrolledApp, method, factor };
 }

@@ -1,14 +1,26 @@
 import type { Config } from "../../config.js";
 import type { Database, Queryable } from "../../db/database.js";
-import type { Clock } from "../clock.js";
-import { deriveKey } from "../keys.js";
-import type { SecondFactorMethod } from "./method.js";
+import type { AuditLog, RequestContext } from "../../services/audit.js";
+import type { Clock } from "../../services/clock.js";
+import { deriveKey } from "../../services/keys.js";
+import type { LoginMethod, SecondFactor } from "../method.js";
+import { recoveryDefinition } from "./definition.js";
 import { generateRecoveryCodes, hashRecoveryCode, isRecoveryCodeShaped, normaliseRecoveryCode } from "./recovery-code-values.js";
 
 export type RecoveryCodes = ReturnType<typeof createRecoveryCodes>;
 
 /** Single-use recovery codes: shown once, kept as keyed hashes, checked like any other factor. */
-export function createRecoveryCodes({ db, clock, config }: { db: Database; clock: Clock; config: Config }) {
+export function createRecoveryCodes({
+  db,
+  clock,
+  config,
+  audit,
+}: {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  audit: AuditLog;
+}) {
   const pepper = deriveKey(config, "recovery-codes");
 
   /** Replaces the user's codes with a new set; the old set stops working in the same transaction. */
@@ -29,6 +41,22 @@ export function createRecoveryCodes({ db, clock, config }: { db: Database; clock
     return codes;
   }
 
+  /**
+   * A new set for the user, audited in the same transaction: with their first factor
+   * ("generated"), or asked for on the security page ("regenerated": the old set stops working).
+   */
+  async function issueRecoveryCodes(
+    userId: number,
+    why: "generated" | "regenerated",
+    context: RequestContext,
+  ): Promise<string[]> {
+    return db.transaction(async (tx) => {
+      const codes = await regenerateRecoveryCodes(userId, tx);
+      await audit.recordEvent({ type: `2fa.recovery_codes_${why}`, actorUserId: userId, subjectUserId: userId }, context, tx);
+      return codes;
+    });
+  }
+
   async function countRemainingCodes(userId: number): Promise<number> {
     const { rows } = await db.query("SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL", [
       userId,
@@ -36,10 +64,8 @@ export function createRecoveryCodes({ db, clock, config }: { db: Database; clock
     return Number(rows[0]?.n ?? 0);
   }
 
-  const method: SecondFactorMethod = {
+  const method: LoginMethod = {
     kind: "recovery",
-    label: "Use a recovery code",
-    isEnrolled: async (userId) => (await countRemainingCodes(userId)) > 0,
     normaliseResponse: (typed) => (isRecoveryCodeShaped(typed) ? normaliseRecoveryCode(typed) : null),
     async verifyResponse({ userId, response }) {
       // One conditional UPDATE: of two parallel requests with the same code, one finds it unused.
@@ -49,10 +75,15 @@ export function createRecoveryCodes({ db, clock, config }: { db: Database; clock
       );
       return rowCount === 1 ? "right" : "wrong";
     },
-    async removeForUser(userId, tx) {
+  };
+
+  const factor: SecondFactor = {
+    ...recoveryDefinition,
+    methods: [method],
+    async remove(userId, tx) {
       await tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);
     },
   };
 
-  return { regenerateRecoveryCodes, countRemainingCodes, method };
+  return { regenerateRecoveryCodes, issueRecoveryCodes, countRemainingCodes, factor };
 }

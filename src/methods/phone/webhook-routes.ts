@@ -2,8 +2,8 @@ import express, { type RequestHandler, Router } from "express";
 import type { Config } from "../../config.js";
 import { validateTwilioSignature } from "../../gateways/twilio.js";
 import { buildConfirmationTwiml, buildSpokenEndTwiml } from "../../gateways/twiml.js";
-import type { PhoneFactor } from "../../services/two-factor/phone.js";
-import { requestContext } from "../request-context.js";
+import { requestContext } from "../../web/request-context.js";
+import type { PhoneFactor } from "./phone.js";
 
 /**
  * Only requests signed by Twilio with our auth token pass. The URL signed is PUBLIC_BASE_URL plus

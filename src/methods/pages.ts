@@ -1,0 +1,111 @@
+import type { Role } from "../config.js";
+import type { FactorSummary, MethodKind } from "./method.js";
+
+// What the web layer shows of each factor: its words and where its pages are. Each factor's folder
+// exports one FactorPages; the security page, the method-choice page, the step-up confirmation,
+// the enrolment chooser, the admin page and the security events' words iterate them.
+
+/** Dates as the page's reader reads them (the page's own formatter). */
+export interface PageFormat {
+  dateTime(date: Date): string;
+}
+
+/** One way to pass the second step, as the login and confirmation pages offer it. */
+export interface LoginChoice {
+  kind: MethodKind;
+  /** The method-choice page's button: "By SMS". */
+  label: string;
+  /** Where its login pages are: "/login/2fa/app". */
+  path: string;
+  /** Where the button goes: a page, or a form that starts the method (sends the SMS, places the call). */
+  start: { href: string; method: "get" | "post" };
+  /** The login is approved elsewhere (a key pressed on the phone): its page may show a passed or refused attempt. */
+  waitsForApproval: boolean;
+  /** What the login page says when the login was refused with it ("not me" on the phone). */
+  refusedNotice: string | null;
+  /** Where a login with it lands instead of the user's page (a recovery code: how many are left). */
+  landing: string | null;
+  /** Offered below the buttons as a way out ("Use a recovery code"), not as a button. */
+  isFallback: boolean;
+  /** Sends to the user's phone: a page saying sending is paused offers the methods that do not. */
+  usesPhone: boolean;
+  /** Shown only where the browser can do it (scripts reveal it): a passkey. */
+  needsBrowserSupport: boolean;
+  /** What the user types: digits (a numeric keyboard, one-time-code autofill) or text (letters too). */
+  codeFormat: "digits" | "text";
+  /** How the security events name it: "an SMS code". */
+  eventName: string;
+  /** For a method that sends something: the security events' words for a send and a failed one. */
+  sendWords: null | { sent: string; failed: string };
+  /** The answer to a response in the wrong format (no try is counted). */
+  malformedMessage: string;
+  /** The answer to a code just used (the app still shows the last login's code). */
+  replayedMessage: string;
+  /** Added to "That code is not right." at login. */
+  wrongCodeHint: string;
+  /** How the confirmation before a security change uses it; null when it cannot. */
+  confirm: null | {
+    /** In the "where the code comes from" list: "My authenticator app". */
+    option: string;
+    /** "Confirm with your authenticator app", on a page that offers the others. */
+    offer: string;
+    /** Added to "That code is not right." */
+    wrongCodeHint: string;
+    /** The method sends something first (startChallenge): the button that asks for it. */
+    sendLabel?: string;
+    /** Why sending failed (the reason startChallenge gave), in words. */
+    failedMessage?(reason: string): string;
+  };
+}
+
+export interface FactorPages {
+  id: string;
+  /** On the security and admin pages: "Authenticator app". */
+  name: string;
+  /** Under the name: "SMS code or call". */
+  hint: string | null;
+  /** The status cell of the security page: "Set up 30 Nov 2026", "3 left"; `null` summary: none. */
+  describe(summary: FactorSummary | null, format: PageFormat, hasSecondFactor: boolean): string;
+  /** Setting it up, at /account/2fa/<path> and /enrol/<path>; null when it comes with another. */
+  enrolment: null | {
+    path: string;
+    /** The security page's buttons. */
+    addLabel: string;
+    changeLabel: string;
+    /** What the button says to a screen reader after Add / Change. */
+    addObject: string;
+    changeObject: string;
+    /** The enrolment chooser's button. */
+    chooserLabel: string;
+    /** Shown first and marked recommended for these roles. */
+    recommendedFor: readonly Role[];
+    /** "Add your phone as a back-up, so you can still log in without the app": the reason. */
+    backupWhy: string;
+    backupWords: string;
+    /** When it is set up and the user keeps their recovery codes. */
+    enrolledNotice: string;
+    /** The SMS to the user's phone after it was set up from the security page (null: it warns on its own). */
+    enrolledWarning: string | null;
+  };
+  /** Removing it from the security page; null when it cannot be removed on its own. */
+  removal: null | {
+    /** Read by a screen reader after "Remove". */
+    object: string;
+    removedNotice: string;
+    /** The SMS to the user's phone before it goes. */
+    warning: string;
+    /** The confirmation page says it will "remove the authenticator app". */
+    actionWords: string;
+  };
+  /** A link to manage what the user has of it (recovery codes: create new ones). */
+  manage(summary: FactorSummary | null, hasSecondFactor: boolean): { href: string; label: string; object: string } | null;
+  logins: LoginChoice[];
+  /** The words of the security events about it. */
+  events: {
+    enrolmentStarted: string;
+    enrolled(details: Record<string, unknown>): string;
+    removed: string;
+  };
+  /** One line for the admin's user page, or null when the user has none of it. */
+  adminFact(summary: FactorSummary | null, format: PageFormat): string | null;
+}

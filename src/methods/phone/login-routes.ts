@@ -1,0 +1,170 @@
+import { type Request, type Response, Router } from "express";
+import type { Clock } from "../../services/clock.js";
+import type { TwoFactorService } from "../../services/two-factor/index.js";
+import { parseForm } from "../../web/forms.js";
+import type { LoginStep } from "../../web/login-step.js";
+import { type FormError, renderPage } from "../../web/render.js";
+import { requestContext } from "../../web/request-context.js";
+import { restartWithNotice, takeNotice } from "../../web/session.js";
+import { codeForm } from "../../web/typed-code-routes.js";
+import { formatClock } from "../../web/view-helpers.js";
+import { describePhoneFailure, refusedOnPhoneNotice } from "./pages.js";
+import { type PhoneFactor, resendAfterSeconds, type SendResult } from "./phone.js";
+
+export interface PhoneLoginDeps {
+  twoFactor: TwoFactorService;
+  phone: PhoneFactor;
+  clock: Clock;
+  loginStep: LoginStep;
+}
+
+/** /login/2fa/sms: a code sent by SMS for this login, typed back. */
+export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLoginDeps) {
+  const router = Router();
+
+  async function renderSmsPage(req: Request, res: Response, error: FormError | string | null = null, status = 200) {
+    const user = req.user!;
+    const challenge = await phone.findLatestChallenge(user.id, req.loginAttempt!.id, "sms");
+    const verified = await phone.findVerifiedPhone(user.id);
+    const now = clock.now();
+    const resendAt = challenge ? new Date(challenge.createdAt.getTime() + resendAfterSeconds * 1000) : now;
+    const undelivered = challenge && ["undelivered", "failed"].includes(challenge.deliveryStatus ?? "");
+    renderPage(
+      res,
+      "methods/phone/sms-login",
+      {
+        title: "Code by SMS",
+        error:
+          error ??
+          (undelivered
+            ? "Your phone company reports that the SMS could not be delivered. You can ask for a phone call instead."
+            : null),
+        notice: takeNotice(req),
+        masked: verified?.masked ?? "",
+        hasCode: challenge !== null && challenge.status === "pending" && challenge.expiresAt > now,
+        offerCall: Boolean(undelivered),
+        secondsUntilResend: Math.max(0, Math.ceil((resendAt.getTime() - now.getTime()) / 1000)),
+        scripts: ["/public/js/resend-countdown.js"],
+      },
+      status,
+    );
+  }
+
+  router.post("/send", async (req, res) => {
+    if (!(await loginStep.requireEnrolled(req, res, "sms"))) return;
+    const isResend = (await phone.findLatestChallenge(req.user!.id, req.loginAttempt!.id, "sms")) !== null;
+    const result: SendResult = await phone.sendLoginCode(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "locked") return loginStep.showLoginLocked(res, result.until);
+    if (result.status === "rate_limited") return loginStep.showSendLimited(req, res, result.retryAt);
+    if (result.status === "failed")
+      return renderSmsPage(
+        req,
+        res,
+        `${describePhoneFailure(result.reason, "sms")} You can also use a phone call, or another method.`,
+        502,
+      );
+    if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
+    // A new code must say that it went out, and that the one before no longer works.
+    if (result.status === "sent" && isResend) {
+      const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked ?? "your phone";
+      req.session.notice = `We sent a new code to ${masked} at ${formatClock(result.challenge.createdAt)}. Only the newest code works.`;
+    }
+    res.redirect(303, "/login/2fa/sms");
+  });
+
+  router.get("/", async (req, res) => {
+    if (!(await loginStep.requireEnrolled(req, res, "sms"))) return;
+    await renderSmsPage(req, res);
+  });
+
+  router.post("/", async (req, res) => {
+    const parsed = parseForm(codeForm, req.body);
+    if (!parsed.ok) return renderSmsPage(req, res, parsed.formError, 400);
+    const result = await twoFactor.verifyLoginResponse(
+      { userId: req.user!.id, attemptId: req.session.loginAttemptId, kind: "sms", response: parsed.data.code },
+      requestContext(req),
+    );
+    await loginStep.answerVerification(req, res, { kind: "sms", result }, (error) => renderSmsPage(req, res, error, 400));
+  });
+
+  return router;
+}
+
+// What the call page says for each way a call can end without approval.
+const callEndings: Record<string, string> = {
+  "wrong-key": "A key other than 1 was pressed, so the login was not confirmed.",
+  "no-answer": "The call was not answered.",
+  busy: "The line was busy.",
+  failed: "The call could not be made.",
+  "hung-up": "The call ended before a key was pressed.",
+  expired: "There was no answer within 2 minutes.",
+  replaced: "A newer call replaced this one.",
+  locked: "Two-step login for your account is locked after too many wrong codes, so pressing 1 did not confirm the login.",
+};
+
+/** /login/2fa/call: a call to the user's phone; pressing 1 approves the login. */
+export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
+  const router = Router();
+
+  /** Where the call for this login stands, as the call page and its script see it. */
+  async function findCallState(req: Request): Promise<string> {
+    const attempt = req.loginAttempt!;
+    if (attempt.status === "passed") return "approved";
+    if (attempt.status === "denied") return "denied";
+    const challenge = await phone.findLatestChallenge(req.user!.id, attempt.id, "call");
+    if (!challenge) return "none";
+    if (challenge.status === "pending" && challenge.expiresAt <= clock.now()) return "expired";
+    // Only a passed attempt is approved: a call whose 1 is still being turned into a pass is
+    // waiting, one the lock refused says so.
+    const isWaiting = challenge.status === "pending" || challenge.status === "approved";
+    return isWaiting ? "calling" : challenge.status;
+  }
+
+  router.post("/start", async (req, res) => {
+    if (!(await loginStep.requireEnrolled(req, res, "call"))) return;
+    if (req.loginAttempt!.status !== "pending") return res.redirect(303, "/login/2fa/call");
+    const result = await phone.startLoginCall(req.user!.id, req.loginAttempt!.id, requestContext(req));
+    if (result.status === "locked") return loginStep.showLoginLocked(res, result.until);
+    if (result.status === "rate_limited") return loginStep.showSendLimited(req, res, result.retryAt);
+    if (result.status === "failed") {
+      req.session.notice = describePhoneFailure(result.reason, "call");
+      return res.redirect(303, "/login/2fa");
+    }
+    res.redirect(303, "/login/2fa/call");
+  });
+
+  router.get("/", async (req, res) => {
+    if (!(await loginStep.requireEnrolled(req, res, "call"))) return;
+    const state = await findCallState(req);
+    const verified = await phone.findVerifiedPhone(req.user!.id);
+    renderPage(res, "methods/phone/call-login", {
+      title: "Confirm by phone call",
+      notice: takeNotice(req),
+      state,
+      masked: verified?.masked ?? "",
+      ending: callEndings[state] ?? null,
+      deniedMessage: refusedOnPhoneNotice,
+      scripts: state === "calling" ? ["/public/js/call-wait.js"] : [],
+    });
+  });
+
+  router.get("/status", async (req, res) => {
+    res.json({ state: await findCallState(req) });
+  });
+
+  router.post("/continue", async (req, res) => {
+    const state = await findCallState(req);
+    if (state === "approved") return loginStep.finishLogin(req, res, "call");
+    if (state === "denied") {
+      await restartWithNotice(req, refusedOnPhoneNotice);
+      return res.redirect(303, "/login");
+    }
+    if (state === "calling") {
+      req.session.notice =
+        "No 1 has been received from your phone yet. Answer the call and press 1: this page moves on by itself once you did.";
+    }
+    res.redirect(303, "/login/2fa/call");
+  });
+
+  return router;
+}

@@ -1,0 +1,21 @@
+import { choicesOf, factorPages } from "../methods/page-list.js";
+import type { MethodKind } from "../services/two-factor/index.js";
+
+/**
+ * Which method to suggest as a back-up to a user with exactly one real factor: the first one
+ * they can set up on any browser and do not have. Null when they have none, or two already.
+ */
+export function describeBackupSuggestion(
+  enrolledKinds: readonly MethodKind[],
+): { href: string; words: string; why: string; label: string } | null {
+  const enrolledIds = factorPages
+    .filter((pages) => pages.enrolment && choicesOf(enrolledKinds).some((choice) => pages.logins.includes(choice)))
+    .map((pages) => pages.id);
+  if (enrolledIds.length !== 1) return null;
+  const suggested = factorPages.find(
+    (pages) => pages.enrolment && !enrolledIds.includes(pages.id) && pages.logins.every((choice) => !choice.needsBrowserSupport),
+  );
+  if (!suggested?.enrolment) return null;
+  const { path, backupWords, backupWhy } = suggested.enrolment;
+  return { href: `/account/2fa/${path}`, words: backupWords, why: backupWhy, label: backupWords.replace(/ as a back-up$/, "") };
+}

@@ -1,0 +1,34 @@
+import type { Role } from "../config.js";
+import { factorPages } from "../methods/page-list.js";
+
+export interface EnrolmentChoice {
+  href: string;
+  label: string;
+  isRecommended: boolean;
+  needsBrowserSupport: boolean;
+}
+
+/**
+ * The factors a user can set up, for the chooser at /enrol and /account/2fa: the one recommended
+ * for their role first (among those every browser can do, when the browser cannot do it).
+ */
+export function enrolmentChoices(role: Role, basePath: string) {
+  const choices: EnrolmentChoice[] = factorPages.flatMap((pages) =>
+    pages.enrolment
+      ? [
+          {
+            href: `${basePath}/${pages.enrolment.path}`,
+            label: pages.enrolment.chooserLabel,
+            isRecommended: pages.enrolment.recommendedFor.includes(role),
+            needsBrowserSupport: pages.logins.some((choice) => choice.needsBrowserSupport),
+          },
+        ]
+      : [],
+  );
+  // Recommended first, keeping the registry's order otherwise.
+  choices.sort((a, b) => Number(b.isRecommended) - Number(a.isRecommended));
+  return {
+    enrolmentChoices: choices,
+    scripts: choices.some((choice) => choice.needsBrowserSupport) ? ["/public/js/reveal-supported.js"] : [],
+  };
+}
