@@ -46,7 +46,8 @@ export function createRetention({
     );
     // Each factor's records of logins and enrolments in progress, kept as long as the attempts.
     const factorCounts: Record<string, number> = {};
-    for (const factor of factors) Object.assign(factorCounts, await factor.pruneExpired?.(now, daysAgo(retentionDays.loginAttempts)));
+    for (const factor of factors)
+      Object.assign(factorCounts, await factor.pruneExpired?.(now, daysAgo(retentionDays.loginAttempts)));
     // A login attempt's remaining challenges go with it (ON DELETE CASCADE).
     const loginAttempts = await db.query("DELETE FROM login_attempts WHERE expires_at < $1", [
       daysAgo(retentionDays.loginAttempts),
