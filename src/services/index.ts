@@ -2,7 +2,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import { createPhoneGateway } from "../gateways/index.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
-import { createAdminService } from "./admin.js";
+import { createAdminService } from "./admin/index.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";

@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import request from "supertest";
-import { createAdminService, formatCsvCell } from "../../src/services/admin.js";
+import { createAdminService, formatCsvCell } from "../../src/services/admin/index.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import { generateTotpCode } from "../../src/services/two-factor/totp-codes.js";
 import { adminRoutes } from "../../src/web/routes/admin.js";
