@@ -98,7 +98,7 @@ export async function createBenchAccounts(
         { email, name: `Bench ${email.split("@")[0]}`, role: "patient", password },
         noRequestContext,
       );
-      if (!result.ok) throw new Error(`could not create ${email}: ${result.error}`);
+      if (!result.ok) throw new Error(`could not create ${email}: ${result.reason}`);
       return result.user;
     }
 

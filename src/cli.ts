@@ -8,6 +8,7 @@ import { noRequestContext } from "./services/audit.js";
 import { systemClock } from "./services/clock.js";
 import { describeDemoAccounts, ensureDemoAccounts } from "./services/demo.js";
 import { createServices } from "./services/index.js";
+import { describeAdminRefusal, describeCreateUserRefusal, describeSecondFactorReset } from "./web/admin-words.js";
 
 const usage = `Usage: portal <command>
 
@@ -106,7 +107,7 @@ async function createUserCommand(config: Config, args: string[]) {
       { email: values.email!, name: values.name!, role, password },
       noRequestContext,
     );
-    if (!result.ok) throw new Error(result.error);
+    if (!result.ok) throw new Error(describeCreateUserRefusal(result).message);
     console.log(`Created ${result.user.role} ${result.user.email} (id ${result.user.id}).`);
   });
 }
@@ -127,8 +128,8 @@ async function resetSecondFactorCommand(config: Config, args: string[]) {
     }
     // No admin acted: the audit event has no actor, and the reason says why.
     const result = await services.admin.resetSecondFactor(null, user.id, reason, noRequestContext);
-    if (!result.ok) throw new Error(result.error);
-    console.log(result.message);
+    if (!result.ok) throw new Error(describeAdminRefusal(result).message);
+    console.log(describeSecondFactorReset(result.reset));
     return 0;
   });
 }

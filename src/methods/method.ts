@@ -49,7 +49,9 @@ export interface FactorSummary {
   since: Date | null;
   /** Items the user tells apart and removes one by one (a passkey per device); empty otherwise. */
   items: { id: string; name: string; since: Date; lastUsedAt: Date | null }[];
-  /** The rest, for the words: a masked number, how many codes are left. */
+  /** How many are left to use (recovery codes); null when it is not used up. */
+  remaining: number | null;
+  /** The rest, for the words: a masked number. */
   facts: Record<string, string | number | null>;
 }
 

@@ -106,6 +106,8 @@ export interface FactorPages {
     enrolled(details: Record<string, unknown>): string;
     removed: string;
   };
+  /** What an admin reset also does because of it ("sends a warning SMS to 06 •• 78"), or null. */
+  resetNotice(summary: FactorSummary | null): string | null;
   /** One line for the admin's user page, or null when the user has none of it. */
   adminFact(summary: FactorSummary | null, format: PageFormat): string | null;
 }

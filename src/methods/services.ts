@@ -1,7 +1,7 @@
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
-import type { OldPhoneWarning } from "../services/admin.js";
+import type { OldPhoneWarning } from "../services/admin/second-factor-reset.js";
 import type { AuditLog, RequestContext } from "../services/audit.js";
 import type { Clock } from "../services/clock.js";
 import type { CodeTries } from "../services/two-factor/code-tries.js";

@@ -28,7 +28,7 @@ export async function ensureDemoAccounts(services: Pick<Services, "users">): Pro
       continue;
     }
     const result = await services.users.createUser(account, noRequestContext);
-    if (!result.ok) throw new Error(`Could not create demo account ${account.email}: ${result.error}`);
+    if (!result.ok) throw new Error(`Could not create demo account ${account.email}: ${result.reason}`);
     ids.set(account.email, result.user.id);
   }
   const doctorId = ids.get("doctor@demo.test")!;

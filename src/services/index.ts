@@ -3,7 +3,7 @@ import type { Database } from "../db/database.js";
 import { createPhoneGateway } from "../gateways/index.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
 import { createFactorServices } from "../methods/services.js";
-import { createAdminService } from "./admin.js";
+import { createAdminService } from "./admin/index.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
 import { createLoginService } from "./login.js";

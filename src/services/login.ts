@@ -25,11 +25,6 @@ const maxDelayMinutes = 15;
 const failuresBeforeAdminUnlock = 100;
 const farFuture = new Date("9999-12-31T00:00:00Z");
 
-export function loginDelayMinutes(consecutiveFailures: number): number {
-  if (consecutiveFailures < failuresBeforeDelay) return 0;
-  return Math.min(2 ** (consecutiveFailures - failuresBeforeDelay), maxDelayMinutes);
-}
-
 const ipFailureLimit = 10;
 const ipBlockMinutes = 15;
 
@@ -250,7 +245,7 @@ export function createLoginService({
 }
 
 /** An unknown email is kept in the audit only as its first letter and domain. */
-export function maskEmail(email: string): string {
+function maskEmail(email: string): string {
   const normalised = normaliseEmail(email);
   const at = normalised.lastIndexOf("@");
   if (at < 1) return "•••";

@@ -3,28 +3,29 @@ import bcrypt from "bcrypt";
 import type { Role } from "../config.js";
 
 // bcrypt reads only the first 72 bytes; longer passwords are refused rather than truncated.
-export const maxPasswordBytes = 72;
+const maxPasswordBytes = 72;
 
-export function minPasswordLength(role: Role): number {
+function minPasswordLength(role: Role): number {
   return role === "admin" ? 15 : 12;
 }
 
 // ~49,000 passwords seen most often in public breaches, ranked (zxcvbn's list).
 const commonPasswords = new Set(dictionary["passwords-common"].map((password) => password.toLowerCase()));
 
-/** Returns a message explaining why the password is not acceptable, or null when it is. */
-export function checkNewPassword(password: string, role: Role, email?: string): string | null {
+/** Which rule of the password policy a new password breaks; the web layer words it. */
+export type PasswordProblem =
+  | { rule: "min_length"; minimum: number }
+  | { rule: "max_bytes"; maxBytes: number }
+  | { rule: "common" }
+  | { rule: "contains_email" };
+
+/** The first rule the password breaks, or null when it is acceptable. */
+export function checkNewPassword(password: string, role: Role, email?: string): PasswordProblem | null {
   const minimum = minPasswordLength(role);
-  if ([...password].length < minimum) return `The password must be at least ${minimum} characters long.`;
-  if (Buffer.byteLength(password, "utf8") > maxPasswordBytes) {
-    return `The password is too long: at most ${maxPasswordBytes} bytes (about ${maxPasswordBytes} letters, fewer with accents or emoji).`;
-  }
-  if (commonPasswords.has(password.toLowerCase())) {
-    return "This password is one of the most common passwords and easy to guess. Choose another.";
-  }
-  if (email && password.toLowerCase().includes(email.toLowerCase().split("@")[0] ?? "\u0000")) {
-    return "The password must not contain your email address.";
-  }
+  if ([...password].length < minimum) return { rule: "min_length", minimum };
+  if (Buffer.byteLength(password, "utf8") > maxPasswordBytes) return { rule: "max_bytes", maxBytes: maxPasswordBytes };
+  if (commonPasswords.has(password.toLowerCase())) return { rule: "common" };
+  if (email && password.toLowerCase().includes(email.toLowerCase().split("@")[0] ?? "\u0000")) return { rule: "contains_email" };
   return null;
 }
 

@@ -1,8 +1,8 @@
 import type { Config, Role } from "../config.js";
-import type { Database } from "../db/database.js";
+import type { Database, Queryable } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import type { Clock } from "./clock.js";
-import { checkNewPassword, hashPassword, verifyPassword } from "./passwords.js";
+import { checkNewPassword, hashPassword, type PasswordProblem, verifyPassword } from "./passwords.js";
 import type { RememberedBrowsers } from "./remembered-browsers.js";
 import { enrolledFactorColumns, enrolledKindsOf, type MethodKind } from "./two-factor/index.js";
 
@@ -68,8 +68,25 @@ export interface NewUser {
   dateOfBirth?: string;
 }
 
-/** A refusal names what it is about, so a form can mark that field. */
-export type CreateUserResult = { ok: true; user: User } | { ok: false; error: string; about: "password" | "email" };
+export type CreateUserResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: "weak_password"; problem: PasswordProblem }
+  | { ok: false; reason: "email_taken" };
+
+export type PasswordChangeResult =
+  | { ok: true }
+  | { ok: false; reason: "weak_password"; problem: PasswordProblem }
+  | { ok: false; reason: "same_as_current" };
+
+export interface CreateUserOptions {
+  /** Who created the account: null when nobody signed in did (the command line, the demo). */
+  actorUserId?: number | null;
+  /**
+   * Runs inside the transaction that inserts the user, so that what it writes (an admin's audit
+   * event) commits or rolls back with the account.
+   */
+  inTransaction?: (user: User, tx: Queryable) => Promise<void>;
+}
 
 export function normaliseEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -105,14 +122,11 @@ export function createUserService({
     return rows[0] ? mapUserRow(rows[0]) : null;
   }
 
-  async function createUser(
-    input: NewUser,
-    context: RequestContext,
-    actorUserId: number | null = null,
-  ): Promise<CreateUserResult> {
+  async function createUser(input: NewUser, context: RequestContext, options: CreateUserOptions = {}): Promise<CreateUserResult> {
+    const { actorUserId = null, inTransaction } = options;
     const email = normaliseEmail(input.email);
-    const passwordProblem = checkNewPassword(input.password, input.role, email);
-    if (passwordProblem) return { ok: false, error: passwordProblem, about: "password" };
+    const problem = checkNewPassword(input.password, input.role, email);
+    if (problem) return { ok: false, reason: "weak_password", problem };
     const passwordHash = await hashPassword(input.password, config.bcryptCost);
     const user = await db.transaction(async (tx) => {
       const { rows } = await tx.query(
@@ -137,22 +151,18 @@ export function createUserService({
         context,
         tx,
       );
+      await inTransaction?.(created, tx);
       return created;
     });
-    if (!user) return { ok: false, error: "An account with this email address already exists.", about: "email" };
+    if (!user) return { ok: false, reason: "email_taken" };
     return { ok: true, user };
   }
 
   /** Sets a new password chosen by the user; clears a forced change. */
-  async function changePassword(
-    user: User,
-    newPassword: string,
-    context: RequestContext,
-  ): Promise<{ ok: true } | { ok: false; error: string }> {
+  async function changePassword(user: User, newPassword: string, context: RequestContext): Promise<PasswordChangeResult> {
     const problem = checkNewPassword(newPassword, user.role, user.email);
-    if (problem) return { ok: false, error: problem };
-    if (await verifyPassword(newPassword, user.passwordHash))
-      return { ok: false, error: "Choose a password different from your current one." };
+    if (problem) return { ok: false, reason: "weak_password", problem };
+    if (await verifyPassword(newPassword, user.passwordHash)) return { ok: false, reason: "same_as_current" };
     const passwordHash = await hashPassword(newPassword, config.bcryptCost);
     await db.transaction(async (tx) => {
       await tx.query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", [user.id, passwordHash]);

@@ -7,10 +7,11 @@ import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import request from "supertest";
 import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
-import { createAdminService, formatCsvCell } from "../../src/services/admin.js";
+import { createAdminService, formatCsvCell } from "../../src/services/admin/index.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import { adminRoutes } from "../../src/web/routes/admin.js";
 import { csrfFrom, logIn, startTestApp, submitForm, type TestApp } from "../support/app.js";
+import { withOwnerDatabase } from "../support/database.js";
 
 let t: TestApp;
 before(async () => {
@@ -57,6 +58,14 @@ async function sessionRows(userId: number): Promise<number> {
     String(userId),
   ]);
   return Number(rows[0]!.n);
+}
+
+/** The types of the audit events the user acted in, oldest first. */
+async function eventsBy(userId: number): Promise<string[]> {
+  const { rows } = await t.database.db.query("SELECT event_type FROM audit_events WHERE actor_user_id = $1 ORDER BY id", [
+    userId,
+  ]);
+  return rows.map((row) => row.event_type as string);
 }
 
 async function eventsOf(userId: number, type: string) {
@@ -106,20 +115,21 @@ function parseCsv(text: string): string[][] {
 const amsterdamDate = (date: Date) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Amsterdam" }).format(date);
 const dayOffset = (days: number) => amsterdamDate(new Date(t.clock.now().getTime() + days * 86_400_000));
 
-describe("who may use the administration", () => {
-  // Every route of the admin router, so that a route added later is covered without editing this test.
-  function listAdminRoutes() {
-    const router = adminRoutes({ ...t.services, clock: t.clock });
-    const stack = (router as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
-    return stack
-      .filter((layer) => layer.route)
-      .flatMap((layer) =>
-        Object.keys(layer.route!.methods)
-          .filter((method) => layer.route!.methods[method])
-          .map((method) => `${method.toUpperCase()} ${layer.route!.path}`),
-      );
-  }
+// Every route of the admin router ("POST /users/:id/role"), so that a route added later is covered
+// without editing the tests that go through them all.
+function listAdminRoutes() {
+  const router = adminRoutes({ ...t.services, clock: t.clock });
+  const stack = (router as unknown as { stack: { route?: { path: string; methods: Record<string, boolean> } }[] }).stack;
+  return stack
+    .filter((layer) => layer.route)
+    .flatMap((layer) =>
+      Object.keys(layer.route!.methods)
+        .filter((method) => layer.route!.methods[method])
+        .map((method) => `${method.toUpperCase()} ${layer.route!.path}`),
+    );
+}
 
+describe("who may use the administration", () => {
   test("the route table is the one documented", () => {
     assert.deepEqual(listAdminRoutes().sort(), [
       "GET /",
@@ -178,6 +188,37 @@ describe("who may use the administration", () => {
     for (const adminPath of ["/admin", "/admin/users", "/admin/audit.csv"]) {
       assert.equal((await agent.get(adminPath)).headers.location, "/login", adminPath);
     }
+  });
+});
+
+describe("the user a page is about", () => {
+  test("every route with :id answers 404 for a user that does not exist, by GET and by POST, and writes nothing", async () => {
+    const { admin, agent } = await signedInAdmin();
+    const doctor = await t.createUser("doctor");
+    const patient = await t.createUser("patient");
+    await t.services.users.linkPatientToDoctor(doctor.id, patient.id);
+    const routes = listAdminRoutes().filter((route) => route.includes("/:id"));
+    assert.ok(routes.length >= 11, routes.join(", "));
+    const eventsBefore = await eventsBy(admin.id);
+    // The largest number that passes the form check, a number nobody has, and things that are no number.
+    for (const id of ["999999999999999", "999999999", "0", "abc", "1e3", "-1"]) {
+      for (const route of routes) {
+        const [method, routePath] = route.split(" ") as [string, string];
+        const url = `/admin${routePath}`
+          .replace(":id", id)
+          .replace(":patientId", String(patient.id))
+          .replace(":doctorId", String(doctor.id));
+        const response =
+          method === "GET"
+            ? await agent.get(url)
+            : await postForm(agent, url, { role: "admin", reason: "Lost phone", patient: patient.email, doctor: doctor.email });
+        assert.equal(response.status, 404, `${method} ${url}`);
+        assert.match(response.text, /There is no user with that number/, `${method} ${url}`);
+      }
+    }
+    assert.deepEqual(await eventsBy(admin.id), eventsBefore, "nothing was recorded, so nothing was done");
+    assert.equal((await t.services.users.listPatientsOfDoctor(doctor.id)).length, 1);
+    assert.equal(await t.services.twoFactor.hasSecondFactor(doctor.id), true);
   });
 });
 
@@ -405,7 +446,7 @@ describe("resetting a second factor", () => {
     const question = await agent.get(`/admin/users/${doctor.id}/reset-2fa`);
     assert.equal(question.status, 200);
     assert.match(question.text, /<h1>Reset two-step login for Dr\. Eva Visser\?<\/h1>/);
-    assert.match(question.text, /removes with an authenticator app/);
+    assert.match(question.text, /removes the authenticator app;/);
     const empty = await submitForm(agent, `/admin/users/${doctor.id}/reset-2fa`, `/admin/users/${doctor.id}/reset-2fa`, {
       reason: "",
     });
@@ -488,10 +529,7 @@ describe("resetting a second factor", () => {
     const patient = await t.createUser("patient", { withApp: true });
     const result = await admin.resetSecondFactor(null, patient.id, "Checked by phone", noRequestContext);
     assert.ok(result.ok);
-    assert.deepEqual(
-      result.reset.removedMethods.map((method) => method.kind),
-      ["app"],
-    );
+    assert.deepEqual(result.reset.removedMethods, ["app"]);
     assert.deepEqual(result.reset.removedPhoneNumbers, ["+31612345678"]);
     assert.deepEqual(result.reset.phoneWarnings, { sent: 1, failed: 0 });
     assert.equal(result.reset.mustEnrolAgain, false);
@@ -614,6 +652,202 @@ describe("account actions", () => {
     assert.equal((await doctorAgent.get(`/doctor/patients/${patient.id}`)).status, 404);
     assert.equal((await eventsOf(patient.id, "admin.patient_unassigned")).length, 1);
     assert.equal((await postForm(agent, `/admin/users/${doctor.id}/patients/${patient.id}/unassign`)).status, 404);
+  });
+});
+
+describe("an admin change and its audit event commit together", () => {
+  /**
+   * Runs fn while the database refuses to record events of this type by this actor, as a full disk
+   * or a dropped connection would refuse them halfway through a change. The trigger is made by the
+   * tables' owner: the app's own role may not.
+   */
+  async function whileAuditRefuses(actorId: number, type: string, fn: () => Promise<void>) {
+    assert.match(type, /^[a-z0-9_.]+$/);
+    await withOwnerDatabase(t.database, async (owner) => {
+      await owner.query(
+        `CREATE FUNCTION test_refuse_audit_event() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'audit event refused by the test'; END $$`,
+      );
+      await owner.query(
+        `CREATE TRIGGER test_refuse_audit_event BEFORE INSERT ON audit_events FOR EACH ROW
+         WHEN (NEW.actor_user_id = ${Number(actorId)} AND NEW.event_type = '${type}')
+         EXECUTE FUNCTION test_refuse_audit_event()`,
+      );
+    });
+    try {
+      await fn();
+    } finally {
+      await withOwnerDatabase(t.database, async (owner) => {
+        await owner.query("DROP TRIGGER test_refuse_audit_event ON audit_events");
+        await owner.query("DROP FUNCTION test_refuse_audit_event()");
+      });
+    }
+  }
+
+  interface Case {
+    name: string;
+    /** The event the change writes. */
+    type: string;
+    /** Sets the stage; returns the action and what it changes, read from the database. */
+    prepare(adminId: number): Promise<{ act: () => Promise<unknown>; state: () => Promise<unknown> }>;
+  }
+
+  const liveUser = async (role: "patient" | "doctor") => {
+    const user = await t.createUser(role);
+    await t.logIn(user);
+    return user;
+  };
+
+  const cases: Case[] = [
+    {
+      name: "creating an account",
+      type: "admin.user_created",
+      prepare: async (adminId) => {
+        const email = `${uniqueMarker("atomic")}@example.test`;
+        const input = { email, name: "Ada Atomic", role: "patient" as const, password: "violet kettle marathon 44" };
+        return {
+          act: () => t.services.admin.createUserAccount(adminId, input, noRequestContext),
+          state: async () => (await t.services.users.findUserByEmail(email))?.id ?? null,
+        };
+      },
+    },
+    {
+      name: "changing a role (the links, sessions and role change together)",
+      type: "admin.role_changed",
+      prepare: async (adminId) => {
+        const patient = await liveUser("patient");
+        const doctor = await t.createUser("doctor");
+        await t.services.users.linkPatientToDoctor(doctor.id, patient.id);
+        return {
+          act: () => t.services.admin.changeUserRole(adminId, patient.id, "doctor", noRequestContext),
+          state: async () => ({
+            role: (await userRow(patient.id)).role,
+            sessions: await sessionRows(patient.id),
+            links: (await t.services.users.listDoctorsOfPatient(patient.id)).length,
+          }),
+        };
+      },
+    },
+    {
+      name: "disabling an account (and ending its sessions)",
+      type: "admin.user_disabled",
+      prepare: async (adminId) => {
+        const patient = await liveUser("patient");
+        return {
+          act: () => t.services.admin.disableUser(adminId, patient.id, noRequestContext),
+          state: async () => ({
+            disabled: (await userRow(patient.id)).disabled_at !== null,
+            sessions: await sessionRows(patient.id),
+          }),
+        };
+      },
+    },
+    {
+      name: "enabling an account",
+      type: "admin.user_enabled",
+      prepare: async (adminId) => {
+        const patient = await t.createUser("patient");
+        await t.database.db.query("UPDATE users SET disabled_at = $2 WHERE id = $1", [patient.id, t.clock.now()]);
+        return {
+          act: () => t.services.admin.enableUser(adminId, patient.id, noRequestContext),
+          state: async () => (await userRow(patient.id)).disabled_at !== null,
+        };
+      },
+    },
+    {
+      name: "unlocking an account",
+      type: "admin.user_unlocked",
+      prepare: async (adminId) => {
+        const patient = await t.createUser("patient");
+        const future = new Date(t.clock.now().getTime() + 60 * 60_000);
+        await t.database.db.query(
+          "UPDATE users SET failed_login_count = 9, login_blocked_until = $2, second_factor_locked_until = $2 WHERE id = $1",
+          [patient.id, future],
+        );
+        return {
+          act: () => t.services.admin.unlockUser(adminId, patient.id, noRequestContext),
+          state: async () => {
+            const row = await userRow(patient.id);
+            return [row.failed_login_count, row.login_blocked_until, row.second_factor_locked_until] as unknown[];
+          },
+        };
+      },
+    },
+    {
+      name: "assigning a patient to a doctor",
+      type: "admin.patient_assigned",
+      prepare: async (adminId) => {
+        const doctor = await t.createUser("doctor");
+        const patient = await t.createUser("patient");
+        return {
+          act: () => t.services.admin.assignPatientToDoctor(adminId, doctor.id, patient.id, noRequestContext),
+          state: async () => (await t.services.users.findPatientOfDoctor(doctor.id, patient.id)) !== null,
+        };
+      },
+    },
+    {
+      name: "unassigning a patient",
+      type: "admin.patient_unassigned",
+      prepare: async (adminId) => {
+        const doctor = await t.createUser("doctor");
+        const patient = await t.createUser("patient");
+        await t.services.users.linkPatientToDoctor(doctor.id, patient.id);
+        return {
+          act: () => t.services.admin.unassignPatientFromDoctor(adminId, doctor.id, patient.id, noRequestContext),
+          state: async () => (await t.services.users.findPatientOfDoctor(doctor.id, patient.id)) !== null,
+        };
+      },
+    },
+    {
+      name: "resetting a second factor (factors, codes and sessions)",
+      type: "2fa.reset",
+      prepare: async (adminId) => {
+        const doctor = await liveUser("doctor");
+        await t.services.recoveryCodes.regenerateRecoveryCodes(doctor.id);
+        return {
+          act: () => t.services.admin.resetSecondFactor(adminId, doctor.id, "Lost phone", noRequestContext),
+          state: async () => ({
+            factor: await t.services.twoFactor.hasSecondFactor(doctor.id),
+            codes: await t.services.recoveryCodes.countRemainingCodes(doctor.id),
+            sessions: await sessionRows(doctor.id),
+          }),
+        };
+      },
+    },
+  ];
+
+  for (const { name, type, prepare } of cases) {
+    test(`${name}: refused with its event, and made with it`, async () => {
+      const admin = await t.createUser("admin");
+      const { act, state } = await prepare(admin.id);
+      const before = await state();
+      const eventsBefore = await eventsBy(admin.id);
+      await whileAuditRefuses(admin.id, type, async () => {
+        await assert.rejects(act(), /audit event refused by the test/);
+      });
+      assert.deepEqual(await state(), before, "nothing changed without its audit event");
+      assert.deepEqual(await eventsBy(admin.id), eventsBefore, "and nothing else was recorded");
+
+      // The same call with the audit working: the refusal above came from the audit alone.
+      const done = (await act()) as { ok: boolean };
+      assert.equal(done.ok, true);
+      assert.notDeepEqual(await state(), before, "the change is made");
+      assert.ok((await eventsBy(admin.id)).includes(type), `${type} is recorded`);
+    });
+  }
+
+  test("no copy of the audit log leaves without the record of who took it", async () => {
+    const { admin, agent } = await signedInAdmin();
+    await whileAuditRefuses(admin.id, "admin.audit_exported", async () => {
+      const refused = await agent.get("/admin/audit.csv");
+      assert.equal(refused.status, 500);
+      assert.doesNotMatch(refused.text, /actor email/, "no CSV");
+    });
+    assert.equal((await eventsOf(admin.id, "admin.audit_exported")).length, 0);
+    const taken = await agent.get("/admin/audit.csv");
+    assert.equal(taken.status, 200);
+    assert.match(taken.text, /^"time","event","actor email"/);
+    assert.equal((await eventsOf(admin.id, "admin.audit_exported")).length, 1);
   });
 });
 

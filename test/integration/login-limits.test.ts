@@ -57,8 +57,17 @@ describe("per-account delay", () => {
   });
 
   test("the delay doubles up to 15 minutes", async () => {
-    const { loginDelayMinutes } = await import("../../src/services/login.js");
-    assert.deepEqual([4, 5, 6, 7, 8, 9, 10, 99].map(loginDelayMinutes), [0, 1, 2, 4, 8, 15, 15, 15]);
+    const user = await t.createUser("patient");
+    const delays: number[] = [];
+    for (let failure = 1; failure <= 10; failure += 1) {
+      assert.equal(await t.services.login.checkPasswordLimited(user, "wrong password guess"), "wrong", `try ${failure} counted`);
+      const { rows } = await t.database.db.query("SELECT login_blocked_until FROM users WHERE id = $1", [user.id]);
+      const until = rows[0]!.login_blocked_until as Date | null;
+      delays.push(until ? (until.getTime() - t.clock.now().getTime()) / 60_000 : 0);
+      // Wait the delay out, so that the next try is counted too.
+      if (until) t.clock.set(until);
+    }
+    assert.deepEqual(delays, [0, 0, 0, 0, 1, 2, 4, 8, 15, 15]);
   });
 
   test("a disabled account gets the same answer as a wrong password", async () => {

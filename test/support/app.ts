@@ -114,7 +114,7 @@ export async function startTestApp(
       },
       noRequestContext,
     );
-    if (!result.ok) throw new Error(result.error);
+    if (!result.ok) throw new Error(`could not create the test user: ${result.reason}`);
     const withApp = fields.withApp ?? role !== "patient";
     const totpSecret = withApp ? await enrolApp(result.user) : undefined;
     return { ...result.user, password, totpSecret };

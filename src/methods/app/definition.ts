@@ -9,6 +9,6 @@ export const appDefinition: FactorDefinition = {
   summarySql: "(SELECT json_build_object('since', f.enrolled_at) FROM totp_factors f WHERE f.user_id = u.id)",
   readSummary(value) {
     const row = value as { since: string } | null;
-    return row ? { since: new Date(row.since), items: [], facts: {} } : null;
+    return row ? { since: new Date(row.since), items: [], remaining: null, facts: {} } : null;
   },
 };

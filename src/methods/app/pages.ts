@@ -51,5 +51,6 @@ export const appPages: FactorPages = {
     enrolled: () => "Authenticator app set up",
     removed: "Authenticator app removed",
   },
+  resetNotice: () => null,
   adminFact: (summary, format) => (summary?.since ? `Set up ${format.dateTime(summary.since)}` : null),
 };

@@ -11,6 +11,6 @@ export const phoneDefinition: FactorDefinition = {
     "(SELECT json_build_object('since', p.verified_at, 'phone', p.phone_e164) FROM phone_factors p WHERE p.user_id = u.id)",
   readSummary(value) {
     const row = value as { since: string; phone: string } | null;
-    return row ? { since: new Date(row.since), items: [], facts: { masked: maskPhoneNumber(row.phone) } } : null;
+    return row ? { since: new Date(row.since), items: [], remaining: null, facts: { masked: maskPhoneNumber(row.phone) } } : null;
   },
 };

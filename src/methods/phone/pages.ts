@@ -80,6 +80,7 @@ export const phonePages: FactorPages = {
     enrolled: (details) => (details.changed ? "Phone number changed" : "Phone number added"),
     removed: "Phone number removed",
   },
+  resetNotice: (summary) => (summary ? `sends a warning SMS to ${summary.facts.masked}` : null),
   adminFact: (summary, format) => (summary?.since ? `${summary.facts.masked}, verified ${format.dateTime(summary.since)}` : null),
 };
 

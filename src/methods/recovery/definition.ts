@@ -10,6 +10,6 @@ export const recoveryDefinition: FactorDefinition = {
     FROM recovery_codes r WHERE r.user_id = u.id HAVING count(*) > 0)`,
   readSummary(value) {
     const row = value as { since: string; left: number } | null;
-    return row ? { since: new Date(row.since), items: [], facts: { left: Number(row.left) } } : null;
+    return row ? { since: new Date(row.since), items: [], remaining: Number(row.left), facts: {} } : null;
   },
 };

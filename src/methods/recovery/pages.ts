@@ -5,7 +5,7 @@ export const recoveryPages: FactorPages = {
   name: "Recovery codes",
   hint: null,
   describe: (summary, _format, hasSecondFactor) =>
-    hasSecondFactor ? `${summary?.facts.left ?? 0} left` : "Created when you turn on two-step login",
+    hasSecondFactor ? `${summary?.remaining ?? 0} left` : "Created when you turn on two-step login",
   enrolment: null,
   removal: null,
   manage: (_summary, hasSecondFactor) =>
@@ -36,5 +36,6 @@ export const recoveryPages: FactorPages = {
     enrolled: () => "Recovery codes created",
     removed: "Recovery codes removed",
   },
-  adminFact: (summary) => `${summary?.facts.left ?? 0} left`,
+  resetNotice: () => null,
+  adminFact: (summary) => `${summary?.remaining ?? 0} left`,
 };

@@ -11,6 +11,7 @@ import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
+import { describePasswordChangeRefusal } from "../password-words.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
@@ -311,7 +312,7 @@ export function accountRoutes(deps: AccountDeps) {
     }
     if (parsed.data.password !== parsed.data.repeat) return again("repeat", "The two new passwords are not the same.");
     const result = await users.changePassword(user, parsed.data.password, requestContext(req));
-    if (!result.ok) return again("password", result.error);
+    if (!result.ok) return again("password", describePasswordChangeRefusal(result));
     await afterSecurityChange(req, user, "your password was changed.");
     req.session.notice = "Your password was changed. You were signed out everywhere else.";
     res.redirect(303, "/account/security");

@@ -2,21 +2,41 @@ import { type Request, type RequestHandler, type Response, Router } from "expres
 import { z } from "zod";
 import type { Role } from "../../config.js";
 import {
-  type ActionResult,
+  type AdminActionResult,
+  type AdminRefusal,
   type AuditFilters,
   maxResetReasonLength,
-  noAuditFilters,
   refusedCallsFlagDays,
   type UserFilters,
-} from "../../services/admin.js";
+} from "../../services/admin/index.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError, NotFoundError } from "../../services/errors.js";
 import type { Services } from "../../services/index.js";
+import type { User } from "../../services/users.js";
+import {
+  describeAdminOutcome,
+  describeAdminRefusal,
+  describeCreateUserRefusal,
+  describeFactorFact,
+  describeRemovedFactors,
+  describeResetNotices,
+  describeUserCreated,
+  labelMethod,
+} from "../admin-words.js";
 import { dateField, field, parseForm } from "../forms.js";
 import { requireRecentAuthentication } from "../middleware/guards.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { takeNotice } from "../session.js";
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** The user an admin page is about (the :id of /admin/users/:id…), loaded once by router.param. */
+      targetUser?: User;
+    }
+  }
+}
 
 const roleValues = ["patient", "doctor", "admin"] as const satisfies readonly Role[];
 const roleField = z.enum(roleValues, { error: "Choose a role: patient, doctor or admin." });
@@ -87,10 +107,24 @@ function pageLinks(base: string, values: Record<string, string | undefined>, pag
   };
 }
 
+const noSuchUser = "There is no user with that number.";
+
 function parseUserId(value: unknown): number {
   const id = typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(id) || id < 1) throw new NotFoundError("There is no user with that number.");
+  if (!Number.isSafeInteger(id) || id < 1) throw new NotFoundError(noSuchUser);
   return id;
+}
+
+/** The user the route's :id named, as router.param loaded it. */
+function targetOf(req: Request): User {
+  if (!req.targetUser) throw new Error(`${req.method} ${req.originalUrl}: a route without :id asked for its user`);
+  return req.targetUser;
+}
+
+/** A refusal as the error page shows it: the user is gone, or the admin may not do this to them. */
+function refusalError(refusal: AdminRefusal): HttpError {
+  const { status, message } = describeAdminRefusal(refusal);
+  return status === 404 ? new NotFoundError(message) : new HttpError(status, message);
 }
 
 function toUserFilters(query: z.infer<typeof userFiltersQuery>): UserFilters {
@@ -110,33 +144,36 @@ function toAuditFilters(query: z.infer<typeof auditFiltersQuery>): AuditFilters 
 
 /** Administration. Mounted behind requireUser and requireRole("admin"). */
 export function adminRoutes(deps: Services & { clock: Clock }) {
-  const { admin, audit, clock } = deps;
+  const { admin, audit, users, clock } = deps;
   const router = Router();
 
-  // The reset needs a fresh authentication; its form lives on its confirmation page, so go back there.
-  const requireFreshAuthentication: RequestHandler = (req, res, next) => {
-    const id = String(req.params.id ?? "");
-    const back = /^\d{1,15}$/.test(id) ? `/admin/users/${id}/reset-2fa` : "/admin/users";
-    return requireRecentAuthentication(clock, back)(req, res, next);
-  };
+  // Every route with :id acts on that user: load them once, or answer 404 before anything else runs.
+  router.param("id", async (req, _res, next, value: string) => {
+    const user = await users.findUserById(parseUserId(value));
+    if (!user) throw new NotFoundError(noSuchUser);
+    req.targetUser = user;
+    next();
+  });
 
-  async function renderUserPage(
-    req: Request,
-    res: Response,
-    userId: number,
-    extra: { error?: FormError | string; status?: number } = {},
-  ) {
-    const details = await admin.findUserDetails(userId);
-    if (!details) throw new NotFoundError("There is no user with that number.");
+  // The reset needs a fresh authentication; its form lives on its confirmation page, so go back there.
+  const requireFreshAuthentication: RequestHandler = (req, res, next) =>
+    requireRecentAuthentication(clock, `/admin/users/${targetOf(req).id}/reset-2fa`)(req, res, next);
+
+  async function renderUserPage(req: Request, res: Response, extra: { error?: FormError | string; status?: number } = {}) {
+    const user = targetOf(req);
+    const details = await admin.findUserDetails(user);
+    if (!details) throw new NotFoundError(noSuchUser);
     renderPage(
       res,
       "admin/user",
       {
-        title: details.user.name,
+        title: user.name,
         details,
-        isSelf: req.user!.id === userId,
+        describeFactorFact,
+        labelMethod,
+        isSelf: req.user!.id === user.id,
         roles: roleValues,
-        recentEvents: await audit.listEventsForUser(userId, 10),
+        recentEvents: await audit.listEventsForUser(user.id, 10),
         refusedCallsFlagDays,
         notice: takeNotice(req),
         error: extra.error ?? null,
@@ -146,32 +183,34 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   }
 
   /**
-   * After an action: back to the user's page with its message at the top, or the failure
-   * explained (beside `field` when the failure is about one).
+   * After an action on the page's user: back to their page with what happened at the top, or the
+   * refusal explained (beside `field` when it is about one).
    */
-  async function finishAction(req: Request, res: Response, userId: number, result: ActionResult, field: string | null = null) {
+  async function finishAction(req: Request, res: Response, result: AdminActionResult, field: string | null = null) {
     if (result.ok) {
-      req.session.notice = result.message;
-      return res.redirect(303, `/admin/users/${userId}`);
+      req.session.notice = describeAdminOutcome(result);
+      return res.redirect(303, `/admin/users/${targetOf(req).id}`);
     }
-    if (result.status === 404) throw new NotFoundError(result.error);
-    if (result.status === 403) throw new HttpError(403, result.error);
-    return renderUserPage(req, res, userId, { error: { field, message: result.error }, status: result.status });
+    const { status, message } = describeAdminRefusal(result);
+    if (status !== 400) throw refusalError(result);
+    return renderUserPage(req, res, { error: { field, message }, status });
   }
 
   async function renderResetConfirmation(
+    req: Request,
     res: Response,
-    userId: number,
     extra: { reason?: string; error?: FormError; status?: number } = {},
   ) {
-    const details = await admin.findUserDetails(userId);
-    if (!details) throw new NotFoundError("There is no user with that number.");
+    const details = await admin.findUserDetails(targetOf(req));
+    if (!details) throw new NotFoundError(noSuchUser);
     renderPage(
       res,
       "admin/reset-confirm",
       {
         title: `Reset two-step login for ${details.user.name}?`,
         details,
+        removedFactors: describeRemovedFactors(details.factors),
+        resetNotices: describeResetNotices(details.factors),
         reason: extra.reason ?? "",
         maxResetReasonLength,
         error: extra.error ?? null,
@@ -226,121 +265,93 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     if (password !== passwordRepeat)
       return again({ field: "passwordRepeat", message: "The two passwords differ. Type the same password twice." });
     const result = await admin.createUserAccount(req.user!.id, { name, email, role, password }, requestContext(req));
-    if (!result.ok) return again({ field: result.about, message: result.error });
-    req.session.notice = `The account of ${result.user.name} was created. At their first login they must choose a new password.`;
+    if (!result.ok) return again(describeCreateUserRefusal(result));
+    req.session.notice = describeUserCreated(result.user);
     res.redirect(303, `/admin/users/${result.user.id}`);
   });
 
   router.get("/users/:id", async (req, res) => {
-    await renderUserPage(req, res, parseUserId(req.params.id));
+    await renderUserPage(req, res);
   });
 
   router.post("/users/:id/role", async (req, res) => {
-    const userId = parseUserId(req.params.id);
     const parsed = parseForm(roleForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, userId, { error: parsed.formError, status: 400 });
-    await finishAction(
-      req,
-      res,
-      userId,
-      await admin.changeUserRole(req.user!.id, userId, parsed.data.role, requestContext(req)),
-      "role",
-    );
+    if (!parsed.ok) return renderUserPage(req, res, { error: parsed.formError, status: 400 });
+    const result = await admin.changeUserRole(req.user!.id, targetOf(req).id, parsed.data.role, requestContext(req));
+    await finishAction(req, res, result, "role");
   });
 
   router.post("/users/:id/disable", async (req, res) => {
-    const userId = parseUserId(req.params.id);
-    await finishAction(req, res, userId, await admin.disableUser(req.user!.id, userId, requestContext(req)));
+    await finishAction(req, res, await admin.disableUser(req.user!.id, targetOf(req).id, requestContext(req)));
   });
 
   router.post("/users/:id/enable", async (req, res) => {
-    const userId = parseUserId(req.params.id);
-    await finishAction(req, res, userId, await admin.enableUser(req.user!.id, userId, requestContext(req)));
+    await finishAction(req, res, await admin.enableUser(req.user!.id, targetOf(req).id, requestContext(req)));
   });
 
   router.post("/users/:id/unlock", async (req, res) => {
-    const userId = parseUserId(req.params.id);
-    await finishAction(req, res, userId, await admin.unlockUser(req.user!.id, userId, requestContext(req)));
+    await finishAction(req, res, await admin.unlockUser(req.user!.id, targetOf(req).id, requestContext(req)));
   });
 
   // A destructive reset is asked for on a page of its own: "Reset two-step login for …?", with
   // the reason; the result is shown at the top of the user's page.
   router.get("/users/:id/reset-2fa", requireFreshAuthentication, async (req, res) => {
-    const userId = parseUserId(req.params.id);
-    if (req.user!.id === userId) throw new HttpError(403, "You cannot reset your own second factor. Ask another admin.");
-    await renderResetConfirmation(res, userId);
+    if (req.user!.id === targetOf(req).id)
+      throw new HttpError(403, "You cannot reset your own second factor. Ask another admin.");
+    await renderResetConfirmation(req, res);
   });
 
   router.post("/users/:id/reset-2fa", requireFreshAuthentication, async (req, res) => {
-    const userId = parseUserId(req.params.id);
     const parsed = parseForm(resetForm, req.body);
     const reason = typeof req.body?.reason === "string" ? req.body.reason.slice(0, maxResetReasonLength) : "";
-    if (!parsed.ok) return renderResetConfirmation(res, userId, { error: parsed.formError, status: 400, reason });
-    const result = await admin.resetSecondFactor(req.user!.id, userId, parsed.data.reason, requestContext(req));
-    if (!result.ok && result.status === 400)
-      return renderResetConfirmation(res, userId, { error: { field: "reason", message: result.error }, status: 400, reason });
-    await finishAction(req, res, userId, result);
+    if (!parsed.ok) return renderResetConfirmation(req, res, { error: parsed.formError, status: 400, reason });
+    const result = await admin.resetSecondFactor(req.user!.id, targetOf(req).id, parsed.data.reason, requestContext(req));
+    if (!result.ok) {
+      const { status, message } = describeAdminRefusal(result);
+      if (status === 400) return renderResetConfirmation(req, res, { error: { field: "reason", message }, status, reason });
+    }
+    await finishAction(req, res, result);
   });
 
   // Links between doctors and patients, from either side.
   router.post("/users/:id/patients", async (req, res) => {
-    const doctorId = parseUserId(req.params.id);
     const parsed = parseForm(patientForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, doctorId, { error: parsed.formError, status: 400 });
+    if (!parsed.ok) return renderUserPage(req, res, { error: parsed.formError, status: 400 });
     const patient = await admin.findUserByReference(parsed.data.patient);
-    if (!patient)
-      return renderUserPage(req, res, doctorId, {
+    if (!patient) {
+      return renderUserPage(req, res, {
         error: { field: "patient", message: "No account has that email address or number." },
         status: 400,
       });
-    await finishAction(
-      req,
-      res,
-      doctorId,
-      await admin.assignPatientToDoctor(req.user!.id, doctorId, patient.id, requestContext(req)),
-      "patient",
-    );
+    }
+    const result = await admin.assignPatientToDoctor(req.user!.id, targetOf(req).id, patient.id, requestContext(req));
+    await finishAction(req, res, result, "patient");
   });
 
   router.post("/users/:id/patients/:patientId/unassign", async (req, res) => {
-    const doctorId = parseUserId(req.params.id);
     const patientId = parseUserId(req.params.patientId);
-    await finishAction(
-      req,
-      res,
-      doctorId,
-      await admin.unassignPatientFromDoctor(req.user!.id, doctorId, patientId, requestContext(req)),
-    );
+    const result = await admin.unassignPatientFromDoctor(req.user!.id, targetOf(req).id, patientId, requestContext(req));
+    await finishAction(req, res, result);
   });
 
   router.post("/users/:id/doctors", async (req, res) => {
-    const patientId = parseUserId(req.params.id);
     const parsed = parseForm(doctorForm, req.body);
-    if (!parsed.ok) return renderUserPage(req, res, patientId, { error: parsed.formError, status: 400 });
+    if (!parsed.ok) return renderUserPage(req, res, { error: parsed.formError, status: 400 });
     const doctor = await admin.findUserByReference(parsed.data.doctor);
-    if (!doctor)
-      return renderUserPage(req, res, patientId, {
+    if (!doctor) {
+      return renderUserPage(req, res, {
         error: { field: "doctor", message: "No account has that email address or number." },
         status: 400,
       });
-    await finishAction(
-      req,
-      res,
-      patientId,
-      await admin.assignPatientToDoctor(req.user!.id, doctor.id, patientId, requestContext(req)),
-      "doctor",
-    );
+    }
+    const result = await admin.assignPatientToDoctor(req.user!.id, doctor.id, targetOf(req).id, requestContext(req));
+    await finishAction(req, res, result, "doctor");
   });
 
   router.post("/users/:id/doctors/:doctorId/unassign", async (req, res) => {
-    const patientId = parseUserId(req.params.id);
     const doctorId = parseUserId(req.params.doctorId);
-    await finishAction(
-      req,
-      res,
-      patientId,
-      await admin.unassignPatientFromDoctor(req.user!.id, doctorId, patientId, requestContext(req)),
-    );
+    const result = await admin.unassignPatientFromDoctor(req.user!.id, doctorId, targetOf(req).id, requestContext(req));
+    await finishAction(req, res, result);
   });
 
   router.get("/audit", async (req, res) => {
@@ -380,18 +391,9 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   router.get("/audit.csv", async (req, res) => {
     const parsed = parseForm(auditFiltersQuery, req.query);
     if (!parsed.ok) throw new HttpError(400, parsed.error);
-    const filters = toAuditFilters(parsed.data);
-    const result = await admin.exportAuditEventsCsv(filters);
-    if (!result.ok) throw new HttpError(result.status, result.error);
-    // Who took a copy of the log is itself a security event.
-    await audit.recordEvent(
-      {
-        type: "admin.audit_exported",
-        actorUserId: req.user!.id,
-        details: { filters: { ...noAuditFilters, ...filters }, rows: result.rowCount },
-      },
-      requestContext(req),
-    );
+    // The service records who took the copy, in the transaction that reads it.
+    const result = await admin.exportAuditEventsCsv(req.user!.id, toAuditFilters(parsed.data), requestContext(req));
+    if (!result.ok) throw refusalError(result);
     const day = clock.now().toISOString().slice(0, 10);
     res.set("Content-Type", "text/csv; charset=utf-8");
     res.set("Content-Disposition", `attachment; filename="audit-log-${day}.csv"`);
