@@ -31,6 +31,8 @@ export interface LoginChoice {
   usesPhone: boolean;
   /** Shown only where the browser can do it (scripts reveal it): a passkey. */
   needsBrowserSupport: boolean;
+  /** The scripts a page that offers it needs (a browser ceremony's). */
+  scripts: string[];
   /** What the user types: digits (a numeric keyboard, one-time-code autofill) or text (letters too). */
   codeFormat: "digits" | "text";
   /** How the security events name it: "an SMS code". */
@@ -51,6 +53,14 @@ export interface LoginChoice {
     offer: string;
     /** Added to "That code is not right." */
     wrongCodeHint: string;
+    /** Instead of "That code is not right.": for a method where nothing is typed. */
+    wrongMessage?: string;
+    /**
+     * A browser ceremony instead of a typed code: the page's script asks this path (POST) for the
+     * ceremony's options, the server keeps its challenge (keepCeremonyChallenge), and the script
+     * puts the browser's answer in the code field.
+     */
+    ceremony?: { optionsPath: string };
     /** The method sends something first (startChallenge): the button that asks for it. */
     sendLabel?: string;
     /** Why sending failed (the reason startChallenge gave), in words. */

@@ -96,7 +96,7 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
       retryAt,
       now: clock.now(),
       alternatives: choicesOf(kinds)
-        .filter((choice) => !choice.usesPhone && !choice.needsBrowserSupport)
+        .filter((choice) => !choice.usesPhone)
         .map((choice) => ({ href: choice.start.href, label: choice.label })),
       back: { href: "/login/2fa", label: "Choose another method" },
     });

@@ -37,6 +37,7 @@ export const appPages: FactorPages = {
       isFallback: false,
       usesPhone: false,
       needsBrowserSupport: false,
+      scripts: [],
       sendWords: null,
       codeFormat: "digits",
       eventName: "the authenticator app",

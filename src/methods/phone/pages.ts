@@ -11,6 +11,7 @@ const phoneChoice = {
   isFallback: false,
   usesPhone: true,
   needsBrowserSupport: false,
+  scripts: [],
   codeFormat: "digits",
   replayedMessage: "This code was just used. Ask for a new code.",
 } satisfies Partial<LoginChoice>;

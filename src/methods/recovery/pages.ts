@@ -22,6 +22,7 @@ export const recoveryPages: FactorPages = {
       isFallback: true,
       usesPhone: false,
       needsBrowserSupport: false,
+      scripts: [],
       sendWords: null,
       codeFormat: "text",
       eventName: "a recovery code",

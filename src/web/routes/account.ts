@@ -152,7 +152,11 @@ export function accountRoutes(deps: AccountDeps) {
         actionWords: resumable && pending ? resumable.words(pending.path) : null,
         error,
         notice: takeNotice(req),
-        scripts: ["/public/js/confirm-method.js"],
+        scripts: [
+          "/public/js/confirm-method.js",
+          "/public/js/reveal-supported.js",
+          ...new Set(choices.flatMap((choice) => choice.scripts)),
+        ],
       },
       status,
     );
@@ -255,7 +259,10 @@ export function accountRoutes(deps: AccountDeps) {
           req,
           res,
           next,
-          { field: "code", message: `That code is not right.${choice.confirm?.wrongCodeHint ?? ""}` },
+          {
+            field: "code",
+            message: choice.confirm?.wrongMessage ?? `That code is not right.${choice.confirm?.wrongCodeHint ?? ""}`,
+          },
           400,
         );
       }
