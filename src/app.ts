@@ -6,7 +6,7 @@ import { createPhoneGateway } from "./gateways/index.js";
 import type { OutboxGateway } from "./gateways/outbox.js";
 import type { PhoneGateway } from "./gateways/phone-gateway.js";
 import type { Logger } from "./logger.js";
-import { methodWebhookRoutes } from "./methods/routes.js";
+import { methodAssetRoutes, methodWebhookRoutes } from "./methods/routes.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
@@ -89,6 +89,7 @@ export function createApp(deps: AppDeps): App {
   );
   app.use(securityHeaders(config));
   app.use(viewHelpers(config));
+  app.use(methodAssetRoutes(routeDeps));
   app.use("/public", express.static(publicDir, { maxAge: config.isProduction ? "1d" : 0, index: false }));
   app.use(healthRoutes({ db, clock }));
   // Twilio's callbacks carry no session and no CSRF token: their signature is the check.

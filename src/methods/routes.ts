@@ -68,3 +68,9 @@ export function methodWebhookRoutes(deps: MethodRouteDeps) {
   router.use("/twilio", twilioWebhookRoutes(deps));
   return router;
 }
+
+/** A factor's own browser scripts, at the root (before the pages' no-store), cached like /public. */
+export function methodAssetRoutes(_deps: Pick<MethodRouteDeps, "config">) {
+  const router = Router();
+  return router;
+}
