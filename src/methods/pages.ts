@@ -60,7 +60,7 @@ export interface LoginChoice {
      * ceremony's options, the server keeps its challenge (keepCeremonyChallenge), and the script
      * puts the browser's answer in the code field.
      */
-    ceremony?: { optionsPath: string };
+    ceremony?: { optionsPath: string; failedMessage: string };
     /** The method sends something first (startChallenge): the button that asks for it. */
     sendLabel?: string;
     /** Why sending failed (the reason startChallenge gave), in words. */
