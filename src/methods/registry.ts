@@ -2,6 +2,8 @@ import { appDefinition } from "./app/definition.js";
 import { appPages } from "./app/pages.js";
 import type { FactorDefinition, FactorSummary, MethodKind } from "./method.js";
 import type { FactorPages } from "./pages.js";
+import { passkeyDefinition } from "./passkey/definition.js";
+import { passkeyPages } from "./passkey/pages.js";
 import { phoneDefinition } from "./phone/definition.js";
 import { phonePages } from "./phone/pages.js";
 import { recoveryDefinition } from "./recovery/definition.js";
@@ -14,6 +16,7 @@ import { recoveryPages } from "./recovery/pages.js";
 const factorList: readonly { definition: FactorDefinition; pages: FactorPages }[] = [
   { definition: phoneDefinition, pages: phonePages },
   { definition: appDefinition, pages: appPages },
+  { definition: passkeyDefinition, pages: passkeyPages },
   { definition: recoveryDefinition, pages: recoveryPages },
 ];
 

@@ -8,6 +8,8 @@ import type { RememberedBrowserSteps } from "../web/remembered-browsers.js";
 import type { ResumableActions } from "../web/step-up.js";
 import { appEnrolmentRoutes } from "./app/enrolment-routes.js";
 import { appLoginRoutes } from "./app/login-routes.js";
+import { passkeyAssetRoutes } from "./passkey/assets.js";
+import { passkeyConfirmRoutes, passkeyLoginRoutes, passkeyRegistrationRoutes } from "./passkey/routes.js";
 import { phoneEnrolmentRoutes } from "./phone/enrolment-routes.js";
 import { callLoginRoutes, smsLoginRoutes } from "./phone/login-routes.js";
 import { twilioWebhookRoutes } from "./phone/webhook-routes.js";
@@ -31,6 +33,7 @@ export function methodLoginRoutes(deps: MethodRouteDeps) {
   router.use("/sms", smsLoginRoutes(deps));
   router.use("/call", callLoginRoutes(deps));
   router.use("/app", appLoginRoutes(deps));
+  router.use("/passkey", passkeyLoginRoutes(deps));
   router.use("/recovery", recoveryLoginRoutes(deps));
   return router;
 }
@@ -52,6 +55,13 @@ export function methodEnrolmentRoutes(
     "/phone",
     phoneEnrolmentRoutes(deps, { basePath: `${basePath}/phone`, onEnrolled: (req, res) => onEnrolled(req, res, "phone") }),
   );
+  router.use(
+    "/passkey",
+    passkeyRegistrationRoutes(deps, {
+      basePath: `${basePath}/passkey`,
+      onEnrolled: (req, res) => onEnrolled(req, res, "passkey"),
+    }),
+  );
   return router;
 }
 
@@ -59,6 +69,7 @@ export function methodEnrolmentRoutes(
 export function methodAccountRoutes(deps: MethodRouteDeps & { resumableActions: ResumableActions }) {
   const router = Router();
   router.use(recoveryAccountRoutes(deps));
+  router.use(passkeyConfirmRoutes(deps));
   return router;
 }
 
@@ -70,7 +81,8 @@ export function methodWebhookRoutes(deps: MethodRouteDeps) {
 }
 
 /** A factor's own browser scripts, at the root (before the pages' no-store), cached like /public. */
-export function methodAssetRoutes(_deps: Pick<MethodRouteDeps, "config">) {
+export function methodAssetRoutes(deps: Pick<MethodRouteDeps, "config">) {
   const router = Router();
+  router.use(passkeyAssetRoutes(deps.config));
   return router;
 }

@@ -8,6 +8,7 @@ import type { CodeTries } from "../services/two-factor/code-tries.js";
 import type { PassResult } from "../services/two-factor/index.js";
 import { createTotpFactor } from "./app/totp.js";
 import type { MethodKind, SecondFactor } from "./method.js";
+import { createPasskeyFactor } from "./passkey/factor.js";
 import { createPhoneFactor } from "./phone/phone.js";
 import { createRecoveryCodes } from "./recovery/recovery-codes.js";
 import { factorDefinitions } from "./registry.js";
@@ -29,6 +30,7 @@ export function createFactorServices(deps: FactorServiceDeps) {
     phone: createPhoneFactor(deps),
     totp: createTotpFactor(deps),
     recoveryCodes: createRecoveryCodes(deps),
+    passkeys: createPasskeyFactor(deps),
   };
   const built: SecondFactor[] = Object.values(services).map((service) => service.factor);
   // In the registry's order, which the method-choice page follows.
