@@ -37,13 +37,14 @@ const clockFormat = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZ
 
 // The factor rows of a user without two-step login, as the portal lists them.
 const baselineFactors = [
-  { name: "Mobile phone", hint: "SMS code or call", status: "Not set up" },
-  { name: "Authenticator app", hint: null, status: "Not set up" },
-  { name: "Recovery codes", hint: null, status: "Created when you turn on two-step login" },
+  { name: "Mobile phone", hint: "SMS code or call", status: "Not set up", path: "phone" },
+  { name: "Authenticator app", hint: null, status: "Not set up", path: "app" },
+  { name: "Passkeys", hint: "Fingerprint, face, screen lock or security key", status: "Not set up", path: "passkey" },
+  { name: "Recovery codes", hint: null, status: "Created when you turn on two-step login", path: null },
 ].map((factor, index) => ({
   ...factor,
   id: String(index),
-  enrolment: index < 2 ? { href: `/account/2fa/${index === 0 ? "phone" : "app"}`, label: "Add", object: factor.name } : null,
+  enrolment: factor.path ? { href: `/account/2fa/${factor.path}`, label: "Add", object: factor.name } : null,
   removal: null,
   manage: null,
 }));

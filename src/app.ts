@@ -6,7 +6,13 @@ import { createPhoneGateway } from "./gateways/index.js";
 import type { OutboxGateway } from "./gateways/outbox.js";
 import type { PhoneGateway } from "./gateways/phone-gateway.js";
 import type { Logger } from "./logger.js";
-import { methodAssetRoutes, methodWebhookRoutes } from "./methods/routes.js";
+import {
+  methodAccountRoutes,
+  methodAssetRoutes,
+  methodEnrolmentRoutes,
+  methodLoginRoutes,
+  methodWebhookRoutes,
+} from "./methods/routes.js";
 import { publicDir, viewsDir } from "./paths.js";
 import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
@@ -16,20 +22,22 @@ import { urlForLog } from "./web/log-url.js";
 import { createLoginStep } from "./web/login-step.js";
 import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
 import { createErrorHandler, notFound } from "./web/middleware/errors.js";
-import { createGuards } from "./web/middleware/guards.js";
+import { createGuards, requireRecentAuthentication } from "./web/middleware/guards.js";
 import { noStore, securityHeaders } from "./web/middleware/security-headers.js";
 import { createRememberedBrowserSteps } from "./web/remembered-browsers.js";
-import { accountRoutes } from "./web/routes/account.js";
+import { accountRoutes, finishAccountEnrolment } from "./web/routes/account.js";
 import { adminRoutes } from "./web/routes/admin.js";
 import { authRoutes, refuseBlockedLogins } from "./web/routes/auth.js";
 import { devOutboxRoutes } from "./web/routes/dev-outbox.js";
-import { enrolRoutes } from "./web/routes/enrol.js";
+import { enrolRoutes, finishForcedEnrolment } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
 import { rememberedBrowserRoutes } from "./web/routes/remembered-browsers.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
+import { createSecurityChangeSteps } from "./web/security-change.js";
 import { createSessionMiddleware, enforceSessionTimeouts } from "./web/session.js";
+import { createResumableActions } from "./web/step-up.js";
 import { viewHelpers } from "./web/view-helpers.js";
 
 export interface AppDeps {
@@ -62,7 +70,11 @@ export function createApp(deps: AppDeps): App {
     rememberedBrowserSteps,
     loginStep: createLoginStep({ ...services, clock, rememberedBrowserSteps }),
     enrolmentStep: createEnrolmentStep({ ...services, config, clock }),
+    // The security actions a confirmation of who the user is can finish (see requireRecentAuthentication).
+    resumableActions: createResumableActions(),
+    securityChange: createSecurityChangeSteps({ ...services, rememberedBrowserSteps }),
   };
+  const stepUp = requireRecentAuthentication(clock);
 
   const app = express();
   app.set("env", config.nodeEnv);
@@ -111,10 +123,28 @@ export function createApp(deps: AppDeps): App {
     app.use("/dev/outbox", devOutboxRoutes({ outbox: phoneGateway as OutboxGateway, phone: services.phone }));
   }
   app.use(authRoutes(routeDeps));
-  app.use("/login/2fa", requireStage("password"), twoFactorLoginRoutes(routeDeps));
-  app.use("/enrol", requireStage("enrol"), enrolRoutes(routeDeps));
+  app.use(
+    "/login/2fa",
+    requireStage("password"),
+    routeDeps.loginStep.requireOpenAttempt,
+    twoFactorLoginRoutes(routeDeps),
+    methodLoginRoutes(routeDeps),
+  );
+  app.use(
+    "/enrol",
+    requireStage("enrol"),
+    enrolRoutes(routeDeps),
+    methodEnrolmentRoutes(routeDeps, { basePath: "/enrol", onEnrolled: finishForcedEnrolment(routeDeps) }),
+  );
   app.use("/account/browsers", requireUser, rememberedBrowserRoutes(routeDeps));
-  app.use("/account", requireUser, accountRoutes(routeDeps));
+  app.use("/account", requireUser, accountRoutes(routeDeps), methodAccountRoutes(routeDeps));
+  // Setting up a factor needs a fresh confirmation of who the user is.
+  app.use(
+    "/account/2fa",
+    requireUser,
+    stepUp,
+    methodEnrolmentRoutes(routeDeps, { basePath: "/account/2fa", onEnrolled: finishAccountEnrolment(routeDeps) }),
+  );
   app.use("/patient", requireUser, requireRole("patient"), patientRoutes(services));
   app.use("/doctor", requireUser, requireRole("doctor"), doctorRoutes(services));
   app.use("/admin", requireUser, requireRole("admin"), adminRoutes({ ...services, clock }));

@@ -5,6 +5,7 @@ import type { Services } from "../services/index.js";
 import type { EnrolmentStep } from "../web/enrolment-step.js";
 import type { LoginStep } from "../web/login-step.js";
 import type { RememberedBrowserSteps } from "../web/remembered-browsers.js";
+import type { SecurityChangeSteps } from "../web/security-change.js";
 import type { ResumableActions } from "../web/step-up.js";
 import { appEnrolmentRoutes } from "./app/enrolment-routes.js";
 import { appLoginRoutes } from "./app/login-routes.js";
@@ -16,8 +17,9 @@ import { twilioWebhookRoutes } from "./phone/webhook-routes.js";
 import { recoveryAccountRoutes } from "./recovery/account-routes.js";
 import { recoveryLoginRoutes } from "./recovery/login-routes.js";
 
-// Where each factor's pages are mounted: every URL of a factor is found here, one hop from
-// src/app.ts. A new factor adds its lines here (and in registry.ts and services.ts).
+// Where each factor's pages are mounted: src/app.ts mounts these, and each names the factor's
+// routes file, so every URL of a factor is two hops from src/app.ts. A new factor adds its lines
+// here (and in registry.ts and services.ts).
 
 export type MethodRouteDeps = Services & {
   config: Config;
@@ -25,6 +27,8 @@ export type MethodRouteDeps = Services & {
   loginStep: LoginStep;
   enrolmentStep: EnrolmentStep;
   rememberedBrowserSteps: RememberedBrowserSteps;
+  resumableActions: ResumableActions;
+  securityChange: SecurityChangeSteps;
 };
 
 /** The second step of a login, under /login/2fa (behind requireStage("password") and an open attempt). */
@@ -66,7 +70,7 @@ export function methodEnrolmentRoutes(
 }
 
 /** A factor's own pages in the signed-in account, under /account. */
-export function methodAccountRoutes(deps: MethodRouteDeps & { resumableActions: ResumableActions }) {
+export function methodAccountRoutes(deps: MethodRouteDeps) {
   const router = Router();
   router.use(recoveryAccountRoutes(deps));
   router.use(passkeyConfirmRoutes(deps));

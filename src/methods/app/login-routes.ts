@@ -1,8 +1,17 @@
+import { Router } from "express";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { LoginStep } from "../../web/login-step.js";
-import { typedCodeLoginRoutes } from "../../web/typed-code-routes.js";
+import { typedCodeLoginHandlers } from "../../web/typed-code-pages.js";
 
 /** /login/2fa/app: the code the authenticator app shows. */
 export function appLoginRoutes(deps: { twoFactor: TwoFactorService; loginStep: LoginStep }) {
-  return typedCodeLoginRoutes(deps, { kind: "app", view: "methods/app/login", title: "Code from your app" });
+  const { showForm, answer } = typedCodeLoginHandlers(deps, {
+    kind: "app",
+    view: "methods/app/login",
+    title: "Code from your app",
+  });
+  const router = Router();
+  router.get("/", showForm);
+  router.post("/", answer);
+  return router;
 }

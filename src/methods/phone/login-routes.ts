@@ -6,7 +6,7 @@ import type { LoginStep } from "../../web/login-step.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import { restartWithNotice, takeNotice } from "../../web/session.js";
-import { codeForm } from "../../web/typed-code-routes.js";
+import { codeForm } from "../../web/typed-code-pages.js";
 import { formatClock } from "../../web/view-helpers.js";
 import { describePhoneFailure, refusedOnPhoneNotice } from "./pages.js";
 import { type PhoneFactor, resendAfterSeconds, type SendResult } from "./phone.js";

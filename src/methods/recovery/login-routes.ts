@@ -1,8 +1,17 @@
+import { Router } from "express";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { LoginStep } from "../../web/login-step.js";
-import { typedCodeLoginRoutes } from "../../web/typed-code-routes.js";
+import { typedCodeLoginHandlers } from "../../web/typed-code-pages.js";
 
 /** /login/2fa/recovery: one of the codes the user saved. */
 export function recoveryLoginRoutes(deps: { twoFactor: TwoFactorService; loginStep: LoginStep }) {
-  return typedCodeLoginRoutes(deps, { kind: "recovery", view: "methods/recovery/login", title: "Recovery code" });
+  const { showForm, answer } = typedCodeLoginHandlers(deps, {
+    kind: "recovery",
+    view: "methods/recovery/login",
+    title: "Recovery code",
+  });
+  const router = Router();
+  router.get("/", showForm);
+  router.post("/", answer);
+  return router;
 }

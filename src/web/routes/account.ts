@@ -2,10 +2,9 @@ import { type Request, type RequestHandler, type Response, Router } from "expres
 import { z } from "zod";
 import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
 import { readFactorSummaries } from "../../methods/registry.js";
-import { type MethodRouteDeps, methodAccountRoutes, methodEnrolmentRoutes } from "../../methods/routes.js";
+import type { MethodRouteDeps } from "../../methods/routes.js";
 import { HttpError } from "../../services/errors.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
-import type { User } from "../../services/users.js";
 import { describeBackupSuggestion } from "../backup-suggestion.js";
 import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
@@ -16,7 +15,7 @@ import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
 import { saveSession, takeNotice } from "../session.js";
-import { createResumableActions, findPendingAction, takeCeremonyChallenge, takePendingAction } from "../step-up.js";
+import { findPendingAction, takeCeremonyChallenge, takePendingAction } from "../step-up.js";
 import { formatClock, formatIp } from "../view-helpers.js";
 import { markBusy, passwordChecksBusyMessage } from "./auth.js";
 
@@ -41,34 +40,34 @@ export type AccountDeps = MethodRouteDeps;
 // Steps inside one login, which "Logged in (…)" already tells.
 const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2fa.challenge_sent"];
 
+/**
+ * After a factor was set up from the security page (its pages at /account/2fa/<factor>): the other
+ * sessions end and the user's phone hears of it, unless the factor warns on its own.
+ */
+export function finishAccountEnrolment({ securityChange }: Pick<AccountDeps, "securityChange">) {
+  return async (req: Request, _res: Response, factorId: string) =>
+    securityChange.afterSecurityChange(req, req.user!, findFactorPages(factorId)?.enrolment?.enrolledWarning ?? null);
+}
+
 /** The signed-in user's own security settings, under /account (behind requireStage("complete")). */
 export function accountRoutes(deps: AccountDeps) {
-  const { config, clock, audit, users, sessions, twoFactor, login, securityNotices, rememberedBrowserSteps, securityOverviews } =
-    deps;
+  const {
+    config,
+    clock,
+    audit,
+    users,
+    sessions,
+    twoFactor,
+    login,
+    securityNotices,
+    rememberedBrowserSteps,
+    securityOverviews,
+    resumableActions,
+    securityChange,
+  } = deps;
+  const { afterSecurityChange } = securityChange;
   const router = Router();
-  const resumableActions = createResumableActions();
   const stepUp = requireRecentAuthentication(clock);
-
-  /**
-   * After a password or factor change: the user's other sessions end, so do the other browsers
-   * that skip the second step (one remembered with a factor now replaced must not outlive it),
-   * and their phone hears of it, so that someone who changed it behind their back is noticed.
-   * `warn` was prepared before the change, so a number the change removed still hears of it.
-   */
-  async function afterSecurityChange(req: Request, user: User, what: string | null, warn?: (text: string) => Promise<void>) {
-    await endOtherSessions(req, user);
-    await rememberedBrowserSteps.forgetOtherBrowsers(req, user, "second_factor_changed");
-    if (!what) return;
-    const send = warn ?? (await securityNotices.prepareWarning(user.id));
-    await send(`${what} If you did not do this, contact the practice.`);
-  }
-
-  async function endOtherSessions(req: Request, user: User): Promise<number> {
-    const { count, generation } = await sessions.invalidateUserSessions(user.id, req.sessionID);
-    // This session stays valid: it moves to the new generation.
-    req.session.generation = generation;
-    return count;
-  }
 
   router.get("/security", async (req, res) => {
     const user = req.user!;
@@ -79,9 +78,11 @@ export function accountRoutes(deps: AccountDeps) {
     const summaries = readFactorSummaries(overview.factorSummaries);
     const kinds = req.userFactors ?? [];
     const hasSecondFactor = factorPages.some((pages) => pages.enrolment && summaries.has(pages.id));
-    // The last factor of a user who must have one cannot be removed.
-    const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
-    const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
+    // The last factor of a user who must have one cannot be removed (one of two passkeys can).
+    const removable = factorPages
+      .filter((pages) => pages.removal && summaries.has(pages.id))
+      .reduce((count, pages) => count + Math.max(1, summaries.get(pages.id)!.items.length), 0);
+    const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || removable > 1;
     const format = { dateTime: res.locals.formatDateTime as (date: Date) => string };
     const backupSuggestion = describeBackupSuggestion(kinds);
     renderPage(res, "account/security", {
@@ -384,18 +385,6 @@ export function accountRoutes(deps: AccountDeps) {
       await removeFactor(req, res);
     },
   });
-
-  router.use(
-    "/2fa",
-    stepUp,
-    methodEnrolmentRoutes(deps, {
-      basePath: "/account/2fa",
-      onEnrolled: async (req, _res, factorId) =>
-        afterSecurityChange(req, req.user!, findFactorPages(factorId)?.enrolment?.enrolledWarning ?? null),
-    }),
-  );
-
-  router.use(methodAccountRoutes({ ...deps, resumableActions }));
 
   router.post("/2fa/invitation/dismiss", (req, res) => {
     req.session.twoFactorInviteDismissed = true;

@@ -1,5 +1,5 @@
 import { type Request, Router } from "express";
-import { type MethodRouteDeps, methodEnrolmentRoutes } from "../../methods/routes.js";
+import type { MethodRouteDeps } from "../../methods/routes.js";
 import type { LoginService } from "../../services/login.js";
 import type { SessionService } from "../../services/sessions.js";
 import { enrolmentChoices } from "../enrolment-choices.js";
@@ -8,21 +8,28 @@ import { requestContext } from "../request-context.js";
 import { startUserSession } from "../session.js";
 
 /**
- * Forced enrolment, under /enrol (behind requireStage("enrol")): a user whose role requires a
- * second factor and who has none gets here right after the password and can reach nothing else
- * (logout aside) until a factor works.
+ * Forced enrolment, at /enrol (behind requireStage("enrol")): a user whose role requires a second
+ * factor and who has none gets here right after the password and can reach nothing else (logout
+ * aside) until a factor works. Each factor's pages are mounted beside it (methodEnrolmentRoutes).
  */
-export function enrolRoutes(deps: MethodRouteDeps & { login: LoginService; sessions: SessionService }) {
-  const { login, clock, sessions } = deps;
+export function enrolRoutes(_deps: MethodRouteDeps) {
   const router = Router();
-
   router.get("/", (req, res) => {
     renderPage(res, "two-factor/enrol", { title: "Set up two-step login", ...enrolmentChoices(req.user!.role, "/enrol") });
   });
+  return router;
+}
 
-  // Once the factor works, the session becomes fully signed in, under a new id, and any other
-  // session of the user (a second enrolment page left open) ends.
-  async function finishEnrolment(req: Request) {
+/**
+ * Once the factor works, the session becomes fully signed in, under a new id, and any other
+ * session of the user (a second enrolment page left open) ends.
+ */
+export function finishForcedEnrolment({
+  login,
+  clock,
+  sessions,
+}: Pick<MethodRouteDeps, "clock"> & { login: LoginService; sessions: SessionService }) {
+  return async (req: Request) => {
     const user = req.user!;
     const returnTo = req.session.returnTo;
     const { generation } = await sessions.invalidateUserSessions(user.id, req.sessionID);
@@ -30,8 +37,5 @@ export function enrolRoutes(deps: MethodRouteDeps & { login: LoginService; sessi
     // The new session goes on to where the login was heading.
     if (returnTo) req.session.returnTo = returnTo;
     await login.recordLoginSuccess(user, requestContext(req), "enrolment");
-  }
-
-  router.use(methodEnrolmentRoutes(deps, { basePath: "/enrol", onEnrolled: finishEnrolment }));
-  return router;
+  };
 }

@@ -1,17 +1,17 @@
 import { Router } from "express";
 import { choicesOf } from "../../methods/page-list.js";
-import { type MethodRouteDeps, methodLoginRoutes } from "../../methods/routes.js";
+import type { MethodRouteDeps } from "../../methods/routes.js";
 import { renderPage } from "../render.js";
 import { takeNotice } from "../session.js";
 
 /**
- * The pages between the password and the signed-in portal, under /login/2fa (behind
- * requireStage("password")): the choice of method, then each method's own pages (methods/routes.ts).
+ * The choice of method between the password and the signed-in portal, at /login/2fa (behind
+ * requireStage("password") and an open attempt); each method's own pages are mounted beside it
+ * (methodLoginRoutes).
  */
 export function twoFactorLoginRoutes(deps: MethodRouteDeps) {
-  const { twoFactor, loginStep } = deps;
+  const { twoFactor } = deps;
   const router = Router();
-  router.use(loginStep.requireOpenAttempt);
 
   router.get("/", async (req, res) => {
     const user = req.user!;
@@ -30,6 +30,5 @@ export function twoFactorLoginRoutes(deps: MethodRouteDeps) {
     });
   });
 
-  router.use(methodLoginRoutes(deps));
   return router;
 }
