@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import { createPhoneGateway } from "../gateways/index.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
+import { createI18n, type I18n, isLocale, translatorFor } from "../i18n.js";
 import { createAdminService } from "./admin.js";
 import { createAuditLog } from "./audit.js";
 import type { Clock } from "./clock.js";
@@ -17,6 +18,7 @@ import { createTwoFactorService } from "./two-factor/index.js";
 import { createPhoneFactor } from "./two-factor/phone.js";
 import { createRecoveryCodes } from "./two-factor/recovery-codes.js";
 import { createTotpFactor } from "./two-factor/totp.js";
+import { createUserLocales } from "./user-locale.js";
 import { createUserService } from "./users.js";
 
 export interface ServiceDeps {
@@ -27,6 +29,8 @@ export interface ServiceDeps {
   phoneGateway?: PhoneGateway;
   /** Defaults to bcrypt (passwords.ts); tests may pass one that observes the comparisons. */
   verifyPassword?: PasswordVerifier;
+  /** The portal's words (src/i18n.ts), for the SMS texts; defaults to an instance built from the config. */
+  i18n?: I18n;
 }
 
 /** Builds every service from its dependencies: the one place they are wired together. */
@@ -49,8 +53,11 @@ export function createServices(deps: ServiceDeps) {
   const codeTries = createCodeTries({ ...deps, audit });
   const totp = createTotpFactor({ ...deps, codeTries });
   const recoveryCodes = createRecoveryCodes(deps);
+  const i18n = deps.i18n ?? createI18n({ defaultLocale: deps.config.defaultLocale });
   const phone = createPhoneFactor({
     ...deps,
+    // An SMS is written in its recipient's language, else in DEFAULT_LOCALE.
+    phoneWords: (locale) => translatorFor(i18n, isLocale(locale) ? locale : deps.config.defaultLocale),
     gateway: deps.phoneGateway ?? createPhoneGateway(deps.config, deps.db, deps.clock),
     audit,
     codeTries,
@@ -70,10 +77,11 @@ export function createServices(deps: ServiceDeps) {
       oldPhoneWarning: {
         collectPhoneNumbers: async (userId, tx) =>
           [await phone.findPhoneNumberIn(tx, userId)].filter((n): n is string => n !== null),
+        // Only the number reaches here, not its owner's language: the warning is in DEFAULT_LOCALE.
         sendResetWarning: async (number) => {
           const sent = await phone.sendSecurityNotice(
             number,
-            "your two-step login was reset by the practice. If you did not ask for this, contact the practice.",
+            translatorFor(i18n, deps.config.defaultLocale)("phone:notice.resetByPractice"),
           );
           if (!sent) throw new Error("the warning SMS could not be sent");
         },
@@ -82,6 +90,7 @@ export function createServices(deps: ServiceDeps) {
   );
   const retention = createRetention({ ...deps, recordEndedIpBlocks: () => login.recordEndedIpBlocks() });
   const securityOverviews = createSecurityOverviews(deps);
+  const userLocales = createUserLocales(deps);
   return {
     audit,
     users,
@@ -95,6 +104,7 @@ export function createServices(deps: ServiceDeps) {
     retention,
     rememberedBrowsers,
     securityOverviews,
+    userLocales,
   };
 }
 
