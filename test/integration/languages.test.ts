@@ -74,6 +74,14 @@ describe("choosing the language", () => {
     assert.match(home.text, /<span class="role-tag">patiënt<\/span>/);
   });
 
+  test("a request that needs no words (a file under /public) is not given them; its 404 page still has them", async () => {
+    const missing = await request(t.app).get("/public/no-such-file.css").set("Accept-Language", "nl");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers["content-language"], undefined, "the language middleware did not run");
+    assert.equal(htmlLang(missing.text), "en");
+    assert.equal(heading(missing.text), "Page not found");
+  });
+
   test("DEFAULT_LOCALE=nl speaks Dutch to a browser that asks for nothing", async () => {
     const dutchByDefault = await startTestApp({ database: t.database, env: { DEFAULT_LOCALE: "nl" } });
     const page = await request(dutchByDefault.app).get("/login");
@@ -135,6 +143,7 @@ describe("the language switch", () => {
       .type("form")
       .send({ lang: "de", _csrf: csrfFrom(page.text) });
     assert.equal(unknown.status, 400);
+    assert.match(unknown.text, /Choose English or Nederlands\./);
     const forged = await request(t.app).post("/language").type("form").send({ lang: "nl" });
     assert.equal(forged.status, 403);
   });

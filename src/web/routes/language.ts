@@ -9,7 +9,7 @@ import { languageCookieName } from "../language.js";
 import { safeReturnPath } from "../middleware/guards.js";
 
 const languageForm = z.object({
-  lang: z.enum(locales),
+  lang: z.enum(locales, { error: "forms:errors.unknownLanguage" }),
   next: field(500, phrase("forms:labels.returnAddress")).optional(),
   _csrf: z.string().optional(),
 });
