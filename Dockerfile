@@ -19,6 +19,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY migrations ./migrations
 COPY views ./views
+COPY locales ./locales
 COPY public ./public
 USER node
 EXPOSE 3000

@@ -9,6 +9,8 @@ import connectPgSimple from "connect-pg-simple";
 import express from "express";
 import session from "express-session";
 import type pg from "pg";
+import { createI18n, type Message, translateMessage, translatorFor } from "../src/i18n.js";
+import { formatCalendarDate, formatClock, formatDate, formatDateTime } from "../src/web/view-helpers.js";
 
 const viewsDir = path.join(import.meta.dirname, "..", "views");
 const portalName = "Portal";
@@ -31,9 +33,8 @@ function sessionOf(req: express.Request): BaselineSession {
   return req.session as unknown as BaselineSession;
 }
 
-// The same formats as src/web/view-helpers.ts.
-const timeFormat = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: "Europe/Amsterdam" });
-const clockFormat = new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone: "Europe/Amsterdam" });
+// The portal's words in English, looked up once: a bare app with one language has no detection.
+const words = translatorFor(createI18n({ defaultLocale: "en" }), "en");
 
 // The factor rows of a user without two-step login, as the portal lists them.
 const baselineFactors = [
@@ -120,8 +121,14 @@ export function createBaselineApp(pool: pg.Pool, sessionSecret: string): express
     res.locals.portalName = portalName;
     res.locals.currentPath = req.path;
     res.locals.user = patient;
-    res.locals.formatDateTime = (date: Date) => timeFormat.format(date);
-    res.locals.formatClock = (date: Date) => clockFormat.format(date);
+    res.locals.t = words;
+    res.locals.lang = "en";
+    res.locals.translate = (message: Message) => translateMessage(words, message);
+    res.locals.returnPath = req.originalUrl;
+    res.locals.formatDateTime = (date: Date) => formatDateTime(date, "en");
+    res.locals.formatDate = (date: Date) => formatDate(date, "en");
+    res.locals.formatCalendarDate = (isoDate: string) => formatCalendarDate(isoDate, "en");
+    res.locals.formatClock = (date: Date) => formatClock(date, "en");
     res.locals.formatIp = (ip: string | null) => ip ?? "—";
     res.locals.practicePhone = null;
     res.locals.csrfToken = () => data.csrfToken ?? "";

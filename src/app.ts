@@ -5,6 +5,7 @@ import type { Database } from "./db/database.js";
 import { createPhoneGateway } from "./gateways/index.js";
 import type { OutboxGateway } from "./gateways/outbox.js";
 import type { PhoneGateway } from "./gateways/phone-gateway.js";
+import { createI18n } from "./i18n.js";
 import type { Logger } from "./logger.js";
 import {
   methodAccountRoutes,
@@ -18,6 +19,7 @@ import type { Clock } from "./services/clock.js";
 import { createServices, type Services } from "./services/index.js";
 import type { PasswordVerifier } from "./services/passwords.js";
 import { createEnrolmentStep } from "./web/enrolment-step.js";
+import { applySavedLanguage, createLanguageDetector, detectLanguage } from "./web/language.js";
 import { urlForLog } from "./web/log-url.js";
 import { createLoginStep } from "./web/login-step.js";
 import { checkOrigin, createCsrfProtection } from "./web/middleware/csrf.js";
@@ -33,6 +35,7 @@ import { enrolRoutes, finishForcedEnrolment } from "./web/routes/enrol.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { helpRoutes } from "./web/routes/help.js";
 import { doctorRoutes, homeRedirect, patientRoutes } from "./web/routes/home.js";
+import { languageRoutes } from "./web/routes/language.js";
 import { rememberedBrowserRoutes } from "./web/routes/remembered-browsers.js";
 import { twoFactorLoginRoutes } from "./web/routes/two-factor-login.js";
 import { createSecurityChangeSteps } from "./web/security-change.js";
@@ -60,13 +63,15 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { config, db, clock, logger } = deps;
   const phoneGateway = deps.phoneGateway ?? createPhoneGateway(config, db, clock);
-  const services = createServices({ config, db, clock, phoneGateway, verifyPassword: deps.verifyPassword });
+  const i18n = createI18n({ defaultLocale: config.defaultLocale, detector: createLanguageDetector() });
+  const services = createServices({ config, db, clock, phoneGateway, verifyPassword: deps.verifyPassword, i18n });
   const { requireStage, requireUser, requireRole } = createGuards({ ...services, config });
   const rememberedBrowserSteps = createRememberedBrowserSteps({ ...services, config, clock });
   const routeDeps = {
     ...services,
     config,
     clock,
+    i18n,
     rememberedBrowserSteps,
     loginStep: createLoginStep({ ...services, clock, rememberedBrowserSteps }),
     enrolmentStep: createEnrolmentStep({ ...services, config, clock }),
@@ -100,6 +105,8 @@ export function createApp(deps: AppDeps): App {
     }),
   );
   app.use(securityHeaders(config));
+  // Every page has its words from here on (req.t, res.locals.t), error pages included.
+  app.use(detectLanguage(i18n));
   app.use(viewHelpers(config));
   app.use(methodAssetRoutes(routeDeps));
   app.use("/public", express.static(publicDir, { maxAge: config.isProduction ? "1d" : 0, index: false }));
@@ -112,6 +119,8 @@ export function createApp(deps: AppDeps): App {
   app.post("/login", refuseBlockedLogins(services));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use(...createSessionMiddleware({ config, db, sessions: services.sessions, logger }));
+  // The signed-in user's saved language, read with the session, comes before cookie and browser.
+  app.use(applySavedLanguage);
   app.use(enforceSessionTimeouts(clock));
   app.use(checkOrigin(config));
   const { csrfProtection, provideCsrfToken } = createCsrfProtection(config);
@@ -119,6 +128,7 @@ export function createApp(deps: AppDeps): App {
   app.use(provideCsrfToken);
 
   app.use(helpRoutes());
+  app.use(languageRoutes({ ...services, config }));
   if (!config.isProduction && phoneGateway.name === "outbox") {
     app.use("/dev/outbox", devOutboxRoutes({ outbox: phoneGateway as OutboxGateway, phone: services.phone }));
   }

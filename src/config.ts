@@ -3,10 +3,23 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { countGsm7Septets, isGsm7, nonGsm7Characters } from "./gateways/gsm7.js";
 
 // The only module that reads process.env. Everything else receives a Config.
 
 const roles = ["patient", "doctor", "admin"] as const;
+/** The languages the portal speaks: each has its catalogues in locales/<language>/ (src/i18n.ts). */
+export const locales = ["en", "nl"] as const;
+export type Locale = (typeof locales)[number];
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === "string" && (locales as readonly string[]).includes(value);
+}
+
+// The code SMS names the portal and ends with "@host #code": with these bounds, every code text
+// fits one GSM-7 segment in every language (test/unit/phone-texts.test.ts counts).
+export const maxPortalNameLength = 40;
+export const maxPublicHostLength = 40;
 
 const regionList = z
   .string()
@@ -42,7 +55,14 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9+/=_-]+$/, "must be base64")
     .refine((value) => Buffer.from(value, "base64").length === 32, "must be 32 bytes in base64")
     .optional(),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .refine(
+      (value) => new URL(value).hostname.length <= maxPublicHostLength,
+      `must have a host name of at most ${maxPublicHostLength} characters, so that a code SMS fits one text message`,
+    )
+    .optional(),
   TWILIO_ACCOUNT_SID: z
     .string()
     .regex(/^AC[0-9a-fA-F]{32}$/, "must look like AC followed by 32 hex digits")
@@ -62,7 +82,20 @@ const envSchema = z.object({
   PHONE_DAILY_LIMIT: z.coerce.number().int().min(0).default(1000),
   TRUST_PROXY: z.string().default("false"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  PORTAL_NAME: z.string().min(1).max(60).default("Portal"),
+  PORTAL_NAME: z
+    .string()
+    .min(1)
+    .refine((value) => isGsm7(value), {
+      error: (issue) =>
+        `can use only characters a text message carries without switching to another alphabet; not ${nonGsm7Characters(String(issue.input)).join(" ")}`,
+      abort: true,
+    })
+    .refine(
+      (value) => (countGsm7Septets(value) ?? Number.POSITIVE_INFINITY) <= maxPortalNameLength,
+      `must be at most ${maxPortalNameLength} characters (each of ^ { } [ ] ~ | € \\ counts as two), so that a code SMS fits one text message`,
+    )
+    .default("Portal"),
+  DEFAULT_LOCALE: z.enum(locales).default("en"),
   PRACTICE_PHONE: z
     .string()
     .regex(/^\+?[0-9][0-9 ()-]{4,38}$/, "must be a phone number, like 020 123 4567 or +31 20 123 4567")
@@ -109,6 +142,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   logLevel: string;
   portalName: string;
+  /** The language of a visitor whose browser asks for none the portal speaks, and of the texts to a user who chose none. */
+  defaultLocale: Locale;
   /** The practice's phone number as people should read it; shown wherever a user is told to contact the practice. */
   practicePhone: string | undefined;
   bcryptCost: number;
@@ -220,6 +255,7 @@ export function loadConfig(
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
     portalName: e.PORTAL_NAME,
+    defaultLocale: e.DEFAULT_LOCALE,
     practicePhone: e.PRACTICE_PHONE,
     bcryptCost: e.BCRYPT_COST,
     require2faRoles: e.REQUIRE_2FA_ROLES,

@@ -18,3 +18,4 @@ export const projectRoot = findProjectRoot();
 export const migrationsDir = path.join(projectRoot, "migrations");
 export const viewsDir = path.join(projectRoot, "views");
 export const publicDir = path.join(projectRoot, "public");
+export const localesDir = path.join(projectRoot, "locales");

@@ -1,5 +1,6 @@
 import { type Request, type Response, Router } from "express";
 import type { Config } from "../config.js";
+import type { I18n } from "../i18n.js";
 import type { Clock } from "../services/clock.js";
 import type { Services } from "../services/index.js";
 import type { EnrolmentStep } from "../web/enrolment-step.js";
@@ -24,6 +25,7 @@ import { recoveryLoginRoutes } from "./recovery/login-routes.js";
 export type MethodRouteDeps = Services & {
   config: Config;
   clock: Clock;
+  i18n: I18n;
   loginStep: LoginStep;
   enrolmentStep: EnrolmentStep;
   rememberedBrowserSteps: RememberedBrowserSteps;

@@ -1,6 +1,7 @@
 import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
+import type { Translate } from "../i18n.js";
 import type { OldPhoneWarning } from "../services/admin/second-factor-reset.js";
 import type { AuditLog, RequestContext } from "../services/audit.js";
 import type { Clock } from "../services/clock.js";
@@ -14,6 +15,8 @@ import { createRecoveryCodes } from "./recovery/recovery-codes.js";
 import { factorDefinitions } from "./registry.js";
 
 export interface FactorServiceDeps {
+  /** The SMS and call texts in a recipient's language (null: the portal's default language). */
+  phoneWords: (locale: string | null) => Translate;
   db: Database;
   clock: Clock;
   config: Config;
@@ -45,10 +48,8 @@ export function createFactorServices(deps: FactorServiceDeps) {
     collectPhoneNumbers: async (userId, tx) =>
       [await services.phone.findPhoneNumberIn(tx, userId)].filter((n): n is string => n !== null),
     sendResetWarning: async (number) => {
-      const sent = await services.phone.sendSecurityNotice(
-        number,
-        "your two-step login was reset by the practice. If you did not ask for this, contact the practice.",
-      );
+      // Only the number reaches here, not its owner's language: the warning is in DEFAULT_LOCALE.
+      const sent = await services.phone.sendSecurityNotice(number, deps.phoneWords(null)("phone:notice.resetByPractice"));
       if (!sent) throw new Error("the warning SMS could not be sent");
     },
   };

@@ -1,3 +1,4 @@
+import type { Locale } from "../config.js";
 import type { Database, Queryable } from "../db/database.js";
 import type { Clock } from "./clock.js";
 
@@ -10,6 +11,8 @@ export interface RequestContext {
    * network). Unset: the address.
    */
   clientKey?: string;
+  /** The language the request was answered in: a first login saves it as the user's (not audited). */
+  locale?: Locale;
 }
 
 export const noRequestContext: RequestContext = { ip: undefined, userAgent: undefined };

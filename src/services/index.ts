@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/database.js";
 import { createPhoneGateway } from "../gateways/index.js";
 import type { PhoneGateway } from "../gateways/phone-gateway.js";
+import { createI18n, type I18n, isLocale, translatorFor } from "../i18n.js";
 import { createFactorServices } from "../methods/services.js";
 import { createAdminService } from "./admin/index.js";
 import { createAuditLog } from "./audit.js";
@@ -15,6 +16,7 @@ import { createSecurityOverviews } from "./security-overview.js";
 import { createSessionService } from "./sessions.js";
 import { createCodeTries } from "./two-factor/code-tries.js";
 import { createTwoFactorService } from "./two-factor/index.js";
+import { createUserLocales } from "./user-locale.js";
 import { createUserService } from "./users.js";
 
 export interface ServiceDeps {
@@ -25,6 +27,8 @@ export interface ServiceDeps {
   phoneGateway?: PhoneGateway;
   /** Defaults to bcrypt (passwords.ts); tests may pass one that observes the comparisons. */
   verifyPassword?: PasswordVerifier;
+  /** The portal's words (src/i18n.ts), for the SMS texts; defaults to an instance built from the config. */
+  i18n?: I18n;
 }
 
 /** Builds every service from its dependencies: the one place they are wired together. */
@@ -45,6 +49,7 @@ export function createServices(deps: ServiceDeps) {
     verifyPassword: deps.verifyPassword ?? verifyPassword,
   });
   const codeTries = createCodeTries({ ...deps, audit });
+  const i18n = deps.i18n ?? createI18n({ defaultLocale: deps.config.defaultLocale });
   const {
     services: factorServices,
     factors,
@@ -52,6 +57,8 @@ export function createServices(deps: ServiceDeps) {
     securityNotices,
   } = createFactorServices({
     ...deps,
+    // An SMS is written in its recipient's language, else in DEFAULT_LOCALE.
+    phoneWords: (locale) => translatorFor(i18n, isLocale(locale) ? locale : deps.config.defaultLocale),
     gateway: deps.phoneGateway ?? createPhoneGateway(deps.config, deps.db, deps.clock),
     audit,
     codeTries,
@@ -61,6 +68,7 @@ export function createServices(deps: ServiceDeps) {
   const admin = createAdminService({ ...deps, audit, users, sessions, twoFactor, rememberedBrowsers }, { oldPhoneWarning });
   const retention = createRetention({ ...deps, factors, recordEndedIpBlocks: () => login.recordEndedIpBlocks() });
   const securityOverviews = createSecurityOverviews(deps);
+  const userLocales = createUserLocales(deps);
   return {
     audit,
     users,
@@ -73,6 +81,7 @@ export function createServices(deps: ServiceDeps) {
     retention,
     rememberedBrowsers,
     securityOverviews,
+    userLocales,
   };
 }
 

@@ -227,14 +227,22 @@ export function createLoginService({
     return { ok: true, user: { ...user, failedLoginCount: 0, loginBlockedUntil: null } };
   }
 
-  /** Called once the whole login (password and, if any, second factor) has succeeded. */
+  /**
+   * Called once the whole login (password and, if any, second factor) has succeeded. A user who
+   * has chosen no language yet keeps the one the login pages were shown in (context.locale), in
+   * the same statement: from then on it is theirs, on every browser, and their SMS and calls use it.
+   */
   async function recordLoginSuccess(
     user: User,
     context: RequestContext,
     method: string,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    await db.query(`UPDATE users SET last_login_at = $2 WHERE id = $1`, [user.id, clock.now()]);
+    await db.query(`UPDATE users SET last_login_at = $2, locale = COALESCE(locale, $3) WHERE id = $1`, [
+      user.id,
+      clock.now(),
+      context.locale ?? null,
+    ]);
     await audit.recordEvent(
       { type: "login.succeeded", actorUserId: user.id, subjectUserId: user.id, details: { ...details, method } },
       context,

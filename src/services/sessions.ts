@@ -1,3 +1,4 @@
+import { isLocale, type Locale } from "../config.js";
 import type { Database, Queryable } from "../db/database.js";
 import type { AuditLog, RequestContext } from "./audit.js";
 import { mapSignedInUser, type SignedInUser, signedInUserColumns } from "./users.js";
@@ -11,16 +12,18 @@ export type SessionService = ReturnType<typeof createSessionService>;
 export interface LoadedSession {
   data: Record<string, unknown>;
   signedIn: SignedInUser | null;
+  /** The language the user chose (users.locale); null for a visitor or a user who chose none. */
+  locale: Locale | null;
 }
 
 export function createSessionService({ db, audit }: { db: Database; audit?: AuditLog }) {
   /**
-   * Reads a live session and, in the same statement, its user and the user's second factors: a
-   * signed-in page needs nothing else to decide who may see it.
+   * Reads a live session and, in the same statement, its user, the user's second factors and
+   * language: a signed-in page needs nothing else to decide who may see it and how to word it.
    */
   async function findSessionWithUser(sid: string): Promise<LoadedSession | null> {
     const { rows } = await db.query(
-      `SELECT s.sess, ${signedInUserColumns}
+      `SELECT s.sess, u.locale AS user_locale, ${signedInUserColumns}
        FROM session s LEFT JOIN users u ON u.id = s.user_id
        WHERE s.sid = $1 AND s.expire >= now()`,
       [sid],
@@ -28,7 +31,11 @@ export function createSessionService({ db, audit }: { db: Database; audit?: Audi
     const row = rows[0];
     if (!row) return null;
     const data = (typeof row.sess === "string" ? JSON.parse(row.sess) : row.sess) as Record<string, unknown>;
-    return { data, signedIn: row.id == null ? null : mapSignedInUser(row) };
+    return {
+      data,
+      signedIn: row.id == null ? null : mapSignedInUser(row),
+      locale: isLocale(row.user_locale) ? row.user_locale : null,
+    };
   }
 
   /**

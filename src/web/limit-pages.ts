@@ -1,4 +1,5 @@
 import type { Response } from "express";
+import { type Message, phrase } from "./i18n-helpers.js";
 import { renderPage } from "./render.js";
 
 // The pages a user sees when a limit stops them: until when, and what they can do meanwhile
@@ -6,7 +7,8 @@ import { renderPage } from "./render.js";
 
 export interface PageLink {
   href: string;
-  label: string;
+  /** The link's words: a Phrase, translated on the page, or a plain string. */
+  label: Message;
 }
 
 function setRetryAfter(res: Response, until: Date, now: Date): void {
@@ -20,15 +22,15 @@ export function renderSendLimited(
     retryAt,
     now,
     alternatives,
-    alternativesHeading = "Log in another way now",
+    alternativesHeading = phrase("twoFactor:sendLimited.otherWays"),
     back,
-  }: { retryAt: Date; now: Date; alternatives: PageLink[]; alternativesHeading?: string; back?: PageLink },
+  }: { retryAt: Date; now: Date; alternatives: PageLink[]; alternativesHeading?: Message; back?: PageLink },
 ): void {
   setRetryAfter(res, retryAt, now);
   renderPage(
     res,
     "two-factor/send-limited",
-    { title: "No more codes or calls for now", retryAt, alternatives, alternativesHeading, back },
+    { title: phrase("twoFactor:sendLimited.title"), retryAt, alternatives, alternativesHeading, back },
     429,
   );
 }
@@ -36,5 +38,5 @@ export function renderSendLimited(
 /** Two-step login is locked after wrong codes: every method waits, so the page offers the practice. */
 export function renderLockedOut(res: Response, { until, now, back }: { until: Date; now: Date; back: PageLink }): void {
   setRetryAfter(res, until, now);
-  renderPage(res, "two-factor/locked", { title: "Two-step login is locked", until, back }, 429);
+  renderPage(res, "two-factor/locked", { title: phrase("twoFactor:locked.title"), until, back }, 429);
 }

@@ -1,12 +1,15 @@
 import type { Request } from "express";
 import ipaddr from "ipaddr.js";
+import { isLocale } from "../config.js";
 import type { RequestContext } from "../services/audit.js";
 
 export function requestContext(req: Request): RequestContext {
   // req.ip honours X-Forwarded-For only as far as TRUST_PROXY allows.
   const raw = req.ip ?? req.socket.remoteAddress;
   const ip = raw ? canonicalAddress(raw) : undefined;
-  return { ip, clientKey: ip && clientKeyOf(ip), userAgent: req.get("user-agent") };
+  // The page's language (web/language.ts): a first login saves it as the user's.
+  const locale = isLocale(req.language) ? req.language : undefined;
+  return { ip, clientKey: ip && clientKeyOf(ip), userAgent: req.get("user-agent"), ...(locale ? { locale } : {}) };
 }
 
 /**

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import connectPgSimple from "connect-pg-simple";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import session, { type SessionData } from "express-session";
-import type { Config } from "../config.js";
+import type { Config, Locale } from "../config.js";
 import type { Database } from "../db/database.js";
 import type { Logger } from "../logger.js";
 import type { Clock } from "../services/clock.js";
 import type { SessionService } from "../services/sessions.js";
 import type { SignedInUser, User } from "../services/users.js";
+import { type Message, type Phrase, phrase, translate } from "./i18n-helpers.js";
 
 declare module "express-session" {
   interface SessionData {
@@ -31,7 +32,8 @@ declare module "express-session" {
     lastSeenAt: number;
     /** Last time the user proved who they are (password or second factor): for step-up. */
     authenticatedAt: number;
-    notice: string;
+    /** A one-time message for the next page: words to translate when shown (a plain string from older code). */
+    notice: Message;
   }
 }
 
@@ -42,6 +44,8 @@ declare global {
       sessionExpired?: boolean;
       /** The session's user and their second factors, read with the session (see createSessionMiddleware). */
       sessionUser?: SignedInUser;
+      /** The language the session's user chose (users.locale), read with the session; none for a visitor. */
+      savedLocale?: Locale;
     }
   }
 }
@@ -59,8 +63,9 @@ export function sessionCookieName(config: Config): string {
 // The user read with a session travels to the request on the session's data under this key;
 // express-session copies only the string keys into req.session, so it is never stored back.
 const userOfSession = Symbol("userOfSession");
+const localeOfSession = Symbol("localeOfSession");
 
-type LoadedData = session.SessionData & { [userOfSession]?: SignedInUser | null };
+type LoadedData = session.SessionData & { [userOfSession]?: SignedInUser | null; [localeOfSession]?: Locale | null };
 
 export function createSessionMiddleware({
   config,
@@ -83,7 +88,12 @@ export function createSessionMiddleware({
     override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
       sessions.findSessionWithUser(sid).then(
         (found) => {
-          const data = found ? (Object.assign(found.data, { [userOfSession]: found.signedIn }) as unknown as LoadedData) : null;
+          const data = found
+            ? (Object.assign(found.data, {
+                [userOfSession]: found.signedIn,
+                [localeOfSession]: found.locale,
+              }) as unknown as LoadedData)
+            : null;
           process.nextTick(callback, null, data);
         },
         (error) => process.nextTick(callback, error),
@@ -94,6 +104,8 @@ export function createSessionMiddleware({
       const signedIn = data[userOfSession];
       const created = super.createSession(req, data);
       if (signedIn) req.sessionUser = signedIn;
+      const savedLocale = data[localeOfSession];
+      if (savedLocale) req.savedLocale = savedLocale;
       return created;
     }
   }
@@ -226,10 +238,10 @@ function respondUnavailable(res: Response, end: (...args: unknown[]) => Response
   for (const header of ["location", "content-length", "content-type", "etag", "last-modified", "content-disposition"]) {
     res.removeHeader(header);
   }
-  const body =
-    '<!doctype html><html lang="en"><meta charset="utf-8"><title>Temporarily unavailable</title>' +
-    "<h1>Temporarily unavailable</h1><p>The portal cannot reach its database just now. " +
-    "Please try again in a minute.</p></html>";
+  const lang = escapeHtml(String(res.locals.lang ?? "en"));
+  const title = escapeHtml(translate(res.req, phrase("errors:titles.503")));
+  const message = escapeHtml(translate(res.req, phrase("errors:messages.sessionNotStored")));
+  const body = `<!doctype html><html lang="${lang}"><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${message}</p></html>`;
   res.statusCode = 503;
   res.setHeader("Content-Type", "text/html; charset=utf-8");
   res.setHeader("Cache-Control", "no-store");
@@ -309,14 +321,27 @@ export function enrolmentBindingOf(req: Request): string {
 }
 
 /** Ends the session and starts an empty one that carries a message for the login page. */
-export async function restartWithNotice(req: Request, notice: string): Promise<void> {
+export async function restartWithNotice(req: Request, notice: Message): Promise<void> {
   await regenerateSession(req);
   req.session.notice = notice;
 }
 
-/** Takes the one-time message left for the next page, if any. */
+/**
+ * Leaves a one-time message for the next page: a catalogue key and its values, stored as they
+ * are and translated when the page shows them (the user may switch language in between).
+ * E.g. setNotice(req, "account:browsers.forgotOther", { browser: "Firefox on Windows" }).
+ */
+export function setNotice(req: Request, key: string, values?: Record<string, unknown>): void {
+  req.session.notice = phrase(key, values) satisfies Phrase;
+}
+
+/** Takes the one-time message left for the next page, if any, in the page's language. */
 export function takeNotice(req: Request): string | null {
   const notice = req.session?.notice ?? null;
   if (notice) delete req.session.notice;
-  return notice;
+  return notice ? translate(req, notice) : null;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }

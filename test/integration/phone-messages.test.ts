@@ -51,7 +51,7 @@ describe("the SMS", () => {
     await submitForm(agent, "/account/2fa/phone", "/account/2fa/phone", { phone: "06 12000002" });
     assert.match(
       await lastSms("+31612000002"),
-      /^Your Portal code is (\d{6})\. It confirms this phone number and expires in 5 minutes\.\n\n@portal\.example\.nl #\1$/,
+      /^Portal: code (\d{6}) confirms this phone number\. Valid for 5 minutes\.\n\n@portal\.example\.nl #\1$/,
     );
   });
 });

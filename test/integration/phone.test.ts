@@ -140,10 +140,7 @@ describe("registering a phone", () => {
     const message = emulator.messages[0]!;
     assert.equal(message.to, mobile);
     assert.equal(message.from, "+3197010000000");
-    assert.match(
-      message.body,
-      /^Your Portal code is \d{6}\. It confirms this phone number and expires in 5 minutes\.\n\n@127\.0\.0\.1 #\d{6}$/,
-    );
+    assert.match(message.body, /^Portal: code \d{6} confirms this phone number\. Valid for 5 minutes\.\n\n@127\.0\.0\.1 #\d{6}$/);
     assert.match(message.statusCallback ?? "", new RegExp(`^${baseUrl}/webhooks/twilio/message-status/[A-Za-z0-9_-]{20,}$`));
     assert.doesNotMatch(message.statusCallback ?? "", new RegExp(codeIn(message.body)), "no code in the callback URL");
     const verifyPage = await agent.get("/account/2fa/phone/verify");

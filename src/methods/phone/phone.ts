@@ -2,6 +2,7 @@ import { createHmac, randomBytes, randomInt } from "node:crypto";
 import type { Config } from "../../config.js";
 import type { Database, Queryable } from "../../db/database.js";
 import { type PhoneFailure, type PhoneGateway, PhoneGatewayError } from "../../gateways/phone-gateway.js";
+import type { Translate } from "../../i18n.js";
 import { type AuditEventInput, type AuditLog, noRequestContext, type RequestContext } from "../../services/audit.js";
 import { addMinutes, type Clock } from "../../services/clock.js";
 import { deriveKey } from "../../services/keys.js";
@@ -113,6 +114,7 @@ export function createPhoneFactor({
   audit,
   codeTries,
   passLoginAttempt,
+  phoneWords,
 }: {
   db: Database;
   clock: Clock;
@@ -122,11 +124,14 @@ export function createPhoneFactor({
   codeTries: CodeTries;
   /** Marks a login attempt passed unless two-step login is locked (the two-factor service's passAttempt). */
   passLoginAttempt: (attemptId: string, userId: number, kind: MethodKind, context: RequestContext) => Promise<PassResult>;
+  /** The words of the SMS texts in the recipient's language (users.locale; null: the default language). */
+  phoneWords: (locale: string | null) => Translate;
 }) {
   const codeKey = deriveKey(config, "sms-codes");
   const webhookUrl = (kind: string, token: string) => `${config.publicBaseUrl}/webhooks/twilio/${kind}/${token}`;
-  const codeMessage = (code: string, purpose: "login" | "enrol") =>
+  const codeMessage = (code: string, purpose: "login" | "enrol", locale: string | null) =>
     buildCodeMessage({
+      words: phoneWords(locale),
       portalName: config.portalName,
       publicBaseUrl: config.publicBaseUrl,
       code,
@@ -207,10 +212,10 @@ export function createPhoneFactor({
     sessionBinding?: string;
     /** Written in the same transaction as the new challenge. */
     startedEvent?: { event: AuditEventInput; context: RequestContext };
-  }): Promise<{ challenge: PhoneChallenge } | { block: SendBlock } | { lockedUntil: Date }> {
+  }): Promise<{ challenge: PhoneChallenge; recipientLocale: string | null } | { block: SendBlock } | { lockedUntil: Date }> {
     const now = clock.now();
     return db.transaction(async (tx) => {
-      const user = await tx.query("SELECT second_factor_locked_until AS until FROM users WHERE id = $1 FOR UPDATE", [
+      const user = await tx.query("SELECT second_factor_locked_until AS until, locale FROM users WHERE id = $1 FOR UPDATE", [
         input.userId,
       ]);
       const lockedUntil = (user.rows[0]?.until as Date | null) ?? null;
@@ -248,7 +253,7 @@ export function createPhoneFactor({
         ],
       );
       if (input.startedEvent) await audit.recordEvent(input.startedEvent.event, input.startedEvent.context, tx);
-      return { challenge: mapChallenge(rows[0]!) };
+      return { challenge: mapChallenge(rows[0]!), recipientLocale: (user.rows[0]?.locale as string | null) ?? null };
     });
   }
 
@@ -326,7 +331,7 @@ export function createPhoneFactor({
     const created = await createChallenge({ userId, attemptId, purpose: "login", channel: "sms", phone: phone.phone, code });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("block" in created) return rateLimited(userId, created.block, "sms", context);
-    const body = codeMessage(code, "login");
+    const body = codeMessage(code, "login", created.recipientLocale);
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone.phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
@@ -404,11 +409,19 @@ export function createPhoneFactor({
     return rows[0] ? mapChallenge(rows[0]) : null;
   }
 
-  /** Whether the call with this token is still waiting for a key. */
-  async function isCallWaiting(token: string): Promise<boolean> {
-    const challenge = await findChallengeByToken(token);
-    return challenge?.channel === "call" && challenge.status === "pending" && challenge.expiresAt > clock.now();
+  /** The call with this token: whether it still waits for a key, and the language of the person called. */
+  async function findCall(token: string): Promise<{ isWaiting: boolean; recipientLocale: string | null }> {
+    const { rows } = await db.query(
+      "SELECT c.*, u.locale AS recipient_locale FROM phone_challenges c JOIN users u ON u.id = c.user_id WHERE c.token = $1",
+      [token],
+    );
+    const challenge = rows[0] ? mapChallenge(rows[0]) : null;
+    const isWaiting = challenge?.channel === "call" && challenge.status === "pending" && challenge.expiresAt > clock.now();
+    return { isWaiting, recipientLocale: (rows[0]?.recipient_locale as string | null | undefined) ?? null };
   }
+
+  /** Whether the call with this token is still waiting for a key. */
+  const isCallWaiting = async (token: string) => (await findCall(token)).isWaiting;
 
   /**
    * What the person on the phone pressed. The same function serves the Twilio gather webhook and
@@ -531,7 +544,7 @@ export function createPhoneFactor({
     });
     if ("lockedUntil" in created) return { status: "locked", until: created.lockedUntil };
     if ("block" in created) return rateLimited(userId, created.block, "sms", context);
-    const body = codeMessage(code, "enrol");
+    const body = codeMessage(code, "enrol", created.recipientLocale);
     return deliver(
       created.challenge,
       () => gateway.sendSms({ to: phone, body, statusCallbackUrl: webhookUrl("message-status", created.challenge.token) }),
@@ -649,6 +662,7 @@ export function createPhoneFactor({
     findVerifiedPhone,
     findLatestChallenge,
     findChallengeByToken,
+    findCall,
     isCallWaiting,
     sendLoginCode,
     startLoginCall,

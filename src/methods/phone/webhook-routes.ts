@@ -2,6 +2,7 @@ import express, { type RequestHandler, Router } from "express";
 import type { Config } from "../../config.js";
 import { validateTwilioSignature } from "../../gateways/twilio.js";
 import { buildConfirmationTwiml, buildSpokenEndTwiml } from "../../gateways/twiml.js";
+import { type I18n, isLocale, translatorFor } from "../../i18n.js";
 import { requestContext } from "../../web/request-context.js";
 import type { PhoneFactor } from "./phone.js";
 
@@ -25,17 +26,13 @@ function requireTwilioSignature(config: Config): RequestHandler {
   };
 }
 
-const answers = {
-  approved: "Thank you. Your login is confirmed. Goodbye.",
-  denied: "Thank you. The login was refused and has been reported to the practice. Goodbye.",
-  "wrong-key": "That key is not one of the options. The login was not confirmed. Goodbye.",
-  locked:
-    "Two-step login for your account is locked for a while after too many wrong codes. The login was not confirmed. Goodbye.",
-  "not-pending": "This call is no longer valid. Goodbye.",
-} as const;
-
 /** Twilio's callbacks: the call's TwiML, the key pressed, and status reports. No session, no CSRF token. */
-export function twilioWebhookRoutes({ config, phone }: { config: Config; phone: PhoneFactor }) {
+export function twilioWebhookRoutes({ config, phone, i18n }: { config: Config; phone: PhoneFactor; i18n: I18n }) {
+  // The call speaks the language of the person called (users.locale), else DEFAULT_LOCALE.
+  const speechOf = (recipientLocale: string | null) => {
+    const locale = isLocale(recipientLocale) ? recipientLocale : config.defaultLocale;
+    return { locale, words: translatorFor(i18n, locale) };
+  };
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 100 }));
   router.use(requireTwilioSignature(config));
@@ -45,19 +42,24 @@ export function twilioWebhookRoutes({ config, phone }: { config: Config; phone: 
   });
 
   router.post("/voice/:token", async (req, res) => {
-    const twiml = (await phone.isCallWaiting(req.params.token))
+    const call = await phone.findCall(req.params.token);
+    const { locale, words } = speechOf(call.recipientLocale);
+    const twiml = call.isWaiting
       ? buildConfirmationTwiml({
+          words,
+          locale,
           portalName: config.portalName,
           gatherUrl: `${config.publicBaseUrl}/webhooks/twilio/gather/${req.params.token}`,
         })
-      : buildSpokenEndTwiml(answers["not-pending"]);
+      : buildSpokenEndTwiml({ message: words("phone:call.answers.not-pending"), locale });
     res.type("text/xml").send(twiml);
   });
 
   router.post("/gather/:token", async (req, res) => {
     const digits = typeof req.body.Digits === "string" ? req.body.Digits.slice(0, 5) : "";
+    const { locale, words } = speechOf((await phone.findCall(req.params.token)).recipientLocale);
     const outcome = await phone.answerCall(req.params.token, digits, requestContext(req));
-    res.type("text/xml").send(buildSpokenEndTwiml(answers[outcome]));
+    res.type("text/xml").send(buildSpokenEndTwiml({ message: words(`phone:call.answers.${outcome}`), locale }));
   });
 
   router.post("/call-status/:token", async (req, res) => {

@@ -89,6 +89,6 @@ export function checkOrigin(config: Config): RequestHandler {
     if (origin === null) return next();
     const ownOrigin = `${req.protocol}://${req.get("host")}`;
     if (origin === publicOrigin || origin === ownOrigin) return next();
-    next(new HttpError(403, "This form did not come from this site, so it was not accepted."));
+    next(new HttpError(403, { key: "errors:messages.foreignOrigin" }));
   };
 }

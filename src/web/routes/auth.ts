@@ -1,6 +1,7 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
+import { englishWords } from "../../i18n.js";
 import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
@@ -8,6 +9,7 @@ import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { emailField, field, parseForm, passwordField } from "../forms.js";
+import { type Phrase, phrase } from "../i18n-helpers.js";
 import { safeReturnPath } from "../middleware/guards.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { renderPage } from "../render.js";
@@ -17,15 +19,17 @@ import { destroySession, startUserSession, takeNotice } from "../session.js";
 const loginForm = z.object({
   email: emailField,
   password: passwordField(),
-  next: field(500, "Return address").optional(),
+  next: field(500, phrase("forms:labels.returnAddress")).optional(),
   _csrf: z.string().optional(),
 });
 
-export const invalidLoginMessage =
-  "The email address or password is not right. After several failed attempts an account is blocked for a few minutes.";
+const invalidLogin = phrase("auth:login.invalid");
 
-export const passwordChecksBusyMessage =
-  "The portal is busy: many passwords are being checked right now, so yours was not. Please try again in a moment.";
+/** The portal is too busy to check a password now (see services/password-checks.ts). */
+export const passwordChecksBusy: Phrase = phrase("auth:busy");
+
+/** @deprecated English only: pass the Phrase `passwordChecksBusy` to renderPage instead. */
+export const passwordChecksBusyMessage = englishWords()(passwordChecksBusy.key);
 
 /** The answer when the password checks are full (see services/password-checks.ts): 503 with Retry-After. */
 export function markBusy(res: Response): number {
@@ -33,7 +37,7 @@ export function markBusy(res: Response): number {
   return 503;
 }
 
-const addressBlockedMessage = "There were too many failed logins from your network. For your safety, logging in is paused.";
+const addressBlocked = phrase("auth:addressBlocked");
 
 /**
  * Mounted for POST /login before the session middleware: a login from a blocked address gets the
@@ -44,18 +48,19 @@ export function refuseBlockedLogins({ login }: { login: LoginService }): Request
   return async (req, _res, next) => {
     const context = requestContext(req);
     const retryAt = await login.refuseBlockedAddress(context.clientKey ?? context.ip ?? "unknown");
-    next(retryAt ? new HttpError(429, addressBlockedMessage, { retryAt }) : undefined);
+    next(retryAt ? new HttpError(429, addressBlocked, { retryAt }) : undefined);
   };
 }
 
 /** Why the visitor is on the login page, when they did not come of their own accord. */
-function loginPageNotice(req: Request): string | null {
-  if (req.sessionExpired || req.query.expired === "1")
-    return "Your session ended because it was inactive for a while. Please log in again.";
-  if (req.query.ended === "1") return "Your session has ended. Please log in again.";
-  if (req.query.signed_out === "1") return "You are logged out.";
+function loginPageNotice(req: Request): Phrase | null {
+  if (req.sessionExpired || req.query.expired === "1") return phrase("auth:notices.expired");
+  if (req.query.ended === "1") return phrase("auth:notices.ended");
+  if (req.query.signed_out === "1") return phrase("auth:notices.signedOut");
   return null;
 }
+
+const loginTitle = phrase("auth:login.title");
 
 export function authRoutes({
   login,
@@ -77,7 +82,7 @@ export function authRoutes({
   router.get("/login", (req, res) => {
     if (req.session.userId && req.session.stage === "complete") return res.redirect("/");
     renderPage(res, "auth/login", {
-      title: "Log in",
+      title: loginTitle,
       email: "",
       error: null,
       next: safeReturnPath(req.query.next, ""),
@@ -91,30 +96,25 @@ export function authRoutes({
     // Where the user was going: a page of this portal, kept through the second step and enrolment.
     const next = safeReturnPath(req.body?.next, "");
     if (!parsed.ok) {
-      return renderPage(res, "auth/login", { title: "Log in", email, next, error: parsed.formError, notice: null }, 400);
+      return renderPage(res, "auth/login", { title: loginTitle, email, next, error: parsed.formError, notice: null }, 400);
     }
     const result = await login.logInWithPassword(parsed.data.email, parsed.data.password, requestContext(req));
     if (!result.ok && result.reason === "rate_limited") {
-      throw new HttpError(429, addressBlockedMessage, { retryAt: result.retryAt });
+      throw new HttpError(429, addressBlocked, { retryAt: result.retryAt });
     }
     if (!result.ok && result.reason === "busy") {
       const status = markBusy(res);
-      return renderPage(
-        res,
-        "auth/login",
-        { title: "Log in", email, next, error: passwordChecksBusyMessage, notice: null },
-        status,
-      );
+      return renderPage(res, "auth/login", { title: loginTitle, email, next, error: passwordChecksBusy, notice: null }, status);
     }
     if (!result.ok) {
       return renderPage(
         res,
         "auth/login",
         {
-          title: "Log in",
+          title: loginTitle,
           email,
           next,
-          error: { field: "password", message: invalidLoginMessage },
+          error: { field: "password", message: invalidLogin },
           credentialsRefused: true,
           notice: null,
         },

@@ -4,6 +4,7 @@ import type { OutboxCallStatus, OutboxGateway } from "../../gateways/outbox.js";
 import type { PhoneFactor } from "../../methods/phone/phone.js";
 import { NotFoundError } from "../../services/errors.js";
 import { parseForm } from "../forms.js";
+import { phrase } from "../i18n-helpers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 
@@ -29,14 +30,14 @@ export function devOutboxRoutes({ outbox, phone }: { outbox: OutboxGateway; phon
       const token = tokenOf(entry.twimlUrl);
       if (entry.kind === "call" && entry.status === "ringing" && token) waiting.set(entry.id, await phone.isCallWaiting(token));
     }
-    renderPage(res, "dev/outbox", { title: "Development outbox", entries, waiting });
+    renderPage(res, "dev/outbox", { title: phrase("dev:outbox.title"), entries, waiting });
   });
 
   router.post("/calls/:id", async (req, res) => {
     const parsed = parseForm(answerForm, req.body);
     const call = await outbox.findOutboxCall(Number(req.params.id));
     const token = tokenOf(call?.twimlUrl ?? null);
-    if (!call || !token || !parsed.ok) throw new NotFoundError("There is no such call in the outbox.");
+    if (!call || !token || !parsed.ok) throw new NotFoundError(phrase("errors:messages.outboxCallNotFound"));
     let status: OutboxCallStatus;
     if (parsed.data.answer === "no-answer") {
       await phone.recordCallStatus(token, "no-answer");

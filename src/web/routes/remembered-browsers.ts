@@ -1,8 +1,10 @@
 import { Router } from "express";
 import { NotFoundError } from "../../services/errors.js";
 import type { RememberedBrowsers } from "../../services/remembered-browsers.js";
+import { phrase } from "../i18n-helpers.js";
 import type { RememberedBrowserSteps } from "../remembered-browsers.js";
 import { requestContext } from "../request-context.js";
+import { setNotice } from "../session.js";
 
 /** "Forget this browser" and "forget all browsers", from the security page. Mounted behind requireUser. */
 export function rememberedBrowserRoutes({
@@ -18,11 +20,10 @@ export function rememberedBrowserRoutes({
     const id = /^\d{1,15}$/.test(req.params.id ?? "") ? Number(req.params.id) : null;
     const isThisBrowser = steps.readBrowserKeys(req).some((key) => key.id === id);
     const outcome = id === null ? null : await rememberedBrowsers.forgetBrowser(req.user!.id, id, requestContext(req));
-    if (outcome?.status !== "forgotten") throw new NotFoundError("That browser is not among your remembered browsers.");
+    if (outcome?.status !== "forgotten") throw new NotFoundError(phrase("errors:messages.browserNotFound"));
     steps.dropBrowserKeys(req, res, [outcome.browser.id]);
-    req.session.notice = isThisBrowser
-      ? "This browser will ask for the second step again at your next login."
-      : `${outcome.browser.description} will ask for the second step again at the next login there.`;
+    if (isThisBrowser) setNotice(req, "account:browsers.forgotThis");
+    else setNotice(req, "account:browsers.forgotOther", { browser: outcome.browser.description });
     res.redirect(303, "/account/security");
   });
 
@@ -33,10 +34,7 @@ export function rememberedBrowserRoutes({
       res,
       forgotten.map((browser) => browser.id),
     );
-    req.session.notice =
-      forgotten.length === 0
-        ? "No browser was remembered."
-        : "All remembered browsers were forgotten: each will ask for the second step again.";
+    setNotice(req, forgotten.length === 0 ? "account:browsers.noneToForget" : "account:browsers.forgotAll");
     res.redirect(303, "/account/security");
   });
 

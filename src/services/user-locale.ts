@@ -1,0 +1,18 @@
+import type { Locale } from "../config.js";
+import type { Database } from "../db/database.js";
+
+export type UserLocales = ReturnType<typeof createUserLocales>;
+
+/**
+ * The language a user chose for the portal's pages, SMS and calls (users.locale). It is read with
+ * the session (services/sessions.ts) and with a phone challenge (two-factor/phone.ts), and saved
+ * at the first login (services/login.ts) when the user has none yet.
+ */
+export function createUserLocales({ db }: { db: Database }) {
+  /** The language switch, used while signed in: the choice follows the user to other browsers. */
+  async function saveUserLocale(userId: number, locale: Locale): Promise<void> {
+    await db.query("UPDATE users SET locale = $2 WHERE id = $1", [userId, locale]);
+  }
+
+  return { saveUserLocale };
+}
