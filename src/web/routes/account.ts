@@ -368,6 +368,10 @@ export function accountRoutes(deps: AccountDeps) {
         "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
       );
     }
+    if (result.status === "not_found") {
+      req.session.notice = "Nothing was removed: your account does not have it (any more).";
+      return res.redirect(303, "/account/security");
+    }
     await afterSecurityChange(req, user, pages.removal.warning, warn);
     req.session.notice = pages.removal.removedNotice;
     res.redirect(303, "/account/security");
