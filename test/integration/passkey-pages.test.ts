@@ -369,3 +369,42 @@ test("removing a passkey that is not the user's (another user's, or gone already
   assert.match((await agent.get("/account/security")).text, /nothing was removed/i);
   assert.equal(await removals(), 1, "the second press records nothing");
 });
+
+test("a doctor whose only method is two passkeys can remove one from the security page, never the last", async () => {
+  const doctor = await t.createUser("doctor");
+  const authenticator = createSoftwareAuthenticator({ origin });
+  const { agent } = await addPasskey(doctor, authenticator, "Lost laptop");
+  const csrf = csrfFrom((await agent.get(registration)).text);
+  const started = await postForm(agent, `${registration}/options`, csrf, { name: "Phone" });
+  await postForm(agent, registration, csrf, {
+    name: "Phone",
+    response: JSON.stringify(authenticator.register(started.body.options)),
+  });
+  const removedApp = await agent
+    .post("/account/2fa/app/remove")
+    .type("form")
+    .send({ _csrf: csrfFrom((await agent.get("/account/security")).text) });
+  assert.equal(removedApp.headers.location, "/account/security");
+  const [lost, phone] = await t.services.passkeys.listPasskeys(doctor.id);
+
+  let security = await agent.get("/account/security");
+  assert.match(security.text, new RegExp(`action="/account/2fa/passkey/remove/${lost!.id}"`), "the lost device can go");
+  assert.match(security.text, new RegExp(`action="/account/2fa/passkey/remove/${phone!.id}"`));
+  const removed = await agent
+    .post(`/account/2fa/passkey/remove/${lost!.id}`)
+    .type("form")
+    .send({ _csrf: csrfFrom(security.text) });
+  assert.equal(removed.headers.location, "/account/security");
+  assert.deepEqual(
+    (await t.services.passkeys.listPasskeys(doctor.id)).map((passkey) => passkey.name),
+    ["Phone"],
+  );
+  security = await agent.get("/account/security");
+  assert.doesNotMatch(security.text, /action="\/account\/2fa\/passkey\/remove/, "the last one has no remove button");
+  const refused = await agent
+    .post(`/account/2fa/passkey/remove/${phone!.id}`)
+    .type("form")
+    .send({ _csrf: csrfFrom(security.text) });
+  assert.equal(refused.status, 403);
+  assert.equal((await t.services.passkeys.listPasskeys(doctor.id)).length, 1);
+});

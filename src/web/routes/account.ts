@@ -1,5 +1,6 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
+import type { FactorSummary } from "../../methods/method.js";
 import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
 import { readFactorSummaries } from "../../methods/registry.js";
 import { type MethodRouteDeps, methodAccountRoutes, methodEnrolmentRoutes } from "../../methods/routes.js";
@@ -79,9 +80,11 @@ export function accountRoutes(deps: AccountDeps) {
     const summaries = readFactorSummaries(overview.factorSummaries);
     const kinds = req.userFactors ?? [];
     const hasSecondFactor = factorPages.some((pages) => pages.enrolment && summaries.has(pages.id));
-    // The last factor of a user who must have one cannot be removed.
+    // The last factor of a user who must have one cannot be removed; one of its several items
+    // (a passkey of two) can, since the others keep it.
     const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
     const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
+    const canRemove = (summary: FactorSummary) => canRemoveLastFactor || summary.items.length > 1;
     const format = { dateTime: res.locals.formatDateTime as (date: Date) => string };
     const backupSuggestion = describeBackupSuggestion(kinds);
     renderPage(res, "account/security", {
@@ -105,7 +108,7 @@ export function accountRoutes(deps: AccountDeps) {
               }
             : null,
           removal:
-            pages.removal && summary && canRemoveLastFactor
+            pages.removal && summary && canRemove(summary)
               ? { href: `/account/2fa/${pages.id}/remove`, object: pages.removal.object, items: summary.items }
               : null,
           manage: pages.manage(summary, hasSecondFactor),
