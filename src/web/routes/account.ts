@@ -2,6 +2,7 @@ import { type Request, type RequestHandler, type Response, Router } from "expres
 import { z } from "zod";
 import type { FactorSummary } from "../../methods/method.js";
 import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
+import { hasUnsavedRecoveryCodes, newRecoveryCodesPath } from "../../methods/recovery/new-codes.js";
 import { readFactorSummaries } from "../../methods/registry.js";
 import { type MethodRouteDeps, methodAccountRoutes, methodEnrolmentRoutes } from "../../methods/routes.js";
 import { HttpError } from "../../services/errors.js";
@@ -325,7 +326,10 @@ export function accountRoutes(deps: AccountDeps) {
     if (!result.ok) return again("password", describePasswordChangeRefusal(result));
     await afterSecurityChange(req, user, "your password was changed.");
     req.session.notice = "Your password was changed. You were signed out everywhere else.";
-    res.redirect(303, "/account/security");
+    // A temporary password is changed before anything else, even the recovery codes that came
+    // with the first method set up at this login: they are shown once, so they come next.
+    const showsNewCodes = user.mustChangePassword && hasUnsavedRecoveryCodes(req);
+    res.redirect(303, showsNewCodes ? newRecoveryCodesPath : "/account/security");
   });
 
   // ---- Sessions ----
