@@ -19,7 +19,10 @@ test("every test SECURITY.md cites exists in the file it names", () => {
       for (const [, name] of part.matchAll(/"([^"]+)"/g)) {
         cited += 1;
         // A name may end with "…" where the test's name goes on with a value.
-        const words = name!.split("…").map((piece) => piece.trim()).filter(Boolean);
+        const words = name!
+          .split("…")
+          .map((piece) => piece.trim())
+          .filter(Boolean);
         if (!words.every((piece) => source.includes(piece))) missing.push(`${file}: ${name}`);
       }
     }
