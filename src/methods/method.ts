@@ -74,8 +74,11 @@ export interface FactorDefinition {
 /** A factor with its services: how its responses are checked and how it is removed. */
 export interface SecondFactor extends FactorDefinition {
   readonly methods: readonly LoginMethod[];
-  /** Removes what the user has of it (one item when `item` is given) inside the caller's transaction. */
-  remove(userId: number, tx: Queryable, item?: string): Promise<void>;
+  /**
+   * Removes what the user has of it (one item when `item` is given) inside the caller's
+   * transaction. Resolves false when there was nothing of it (or no such item of this user's) to remove.
+   */
+  remove(userId: number, tx: Queryable, item?: string): Promise<boolean>;
   /**
    * Removes what it kept only for a login or an enrolment in progress: expired before `now`, or
    * (a login's challenges) created before `finishedBefore`. Returns how many, by name.

@@ -33,11 +33,12 @@ async function addPhone(agent: request.Agent, typed: string) {
   return submitForm(agent, "/account/2fa/phone/verify", "/account/2fa/phone/verify", { code: codeIn(body) });
 }
 
-async function addApp(agent: request.Agent) {
-  const page = await agent.get("/account/2fa/app");
+/** Sets up the app at `path` (the security page's, or the forced enrolment's). */
+async function addApp(agent: request.Agent, path = "/account/2fa/app") {
+  const page = await agent.get(path);
   const secret = page.text.match(/<code class="secret" id="secret">([A-Z2-7 ]+)<\/code>/)![1]!.replace(/\s+/g, "");
   const done = await agent
-    .post("/account/2fa/app")
+    .post(path)
     .type("form")
     .send({ code: await generateTotpCode(secret, t.clock.now()), _csrf: csrfFrom(page.text) });
   return { secret, done };
@@ -278,6 +279,24 @@ describe("doctors and role changes", () => {
     });
     assert.match((await newRecoveryCodesPage(agent, done)).text, /Your recovery codes/);
     assert.equal((await agent.get("/doctor")).status, 200);
+  });
+
+  test("a doctor whose first password was set by an admin sees the new recovery codes after changing it", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    await t.database.db.query("UPDATE users SET must_change_password = true WHERE id = $1", [doctor.id]);
+    const { agent, response } = await logIn(t.app, doctor.email, doctor.password);
+    assert.equal(response.headers.location, "/enrol");
+    const { done } = await addApp(agent, "/enrol/app");
+    assert.equal(done.headers.location, "/account/recovery-codes/new");
+    // The temporary password goes first, before anything else…
+    assert.equal((await agent.get(done.headers.location!)).headers.location, "/account/password");
+    const changed = await submitForm(agent, "/account/password", "/account/password", {
+      current: doctor.password,
+      password: "a passphrase of my own choosing",
+      repeat: "a passphrase of my own choosing",
+    });
+    // …then the codes that came with the first method, shown once, are not lost.
+    assert.match((await newRecoveryCodesPage(agent, changed)).text, /Your recovery codes/);
   });
 
   test("a patient made doctor must enrol at their next request", async () => {

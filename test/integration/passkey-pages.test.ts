@@ -320,3 +320,91 @@ test("a wrong passkey at login counts toward the lock like a wrong code; an admi
   const left = await t.database.db.query("SELECT count(*)::int AS n FROM passkey_credentials WHERE user_id = $1", [user.id]);
   assert.equal(left.rows[0]!.n, 0);
 });
+
+test("removing a passkey that is not the user's (another user's, or gone already) removes nothing and says so", async () => {
+  const owner = await t.createUser("patient", { withApp: true });
+  const { agent: ownerAgent } = await addPasskey(owner, createSoftwareAuthenticator({ origin }));
+  const [theirs] = await t.services.passkeys.listPasskeys(owner.id);
+  const user = await t.createUser("patient", { withApp: true });
+  const { agent } = await addPasskey(user, createSoftwareAuthenticator({ origin }));
+  const [mine] = await t.services.passkeys.listPasskeys(user.id);
+  await t.database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, '+31687878787', now())", [
+    user.id,
+  ]);
+  const { agent: elsewhere } = await t.logIn(user);
+  const outbox = async () =>
+    (await t.database.db.query("SELECT count(*)::int AS n FROM phone_outbox WHERE to_number = '+31687878787'")).rows[0]!.n;
+  const removals = async () =>
+    (await t.services.audit.listEventsForUser(user.id, 50)).filter((event) => event.type === "2fa.removed").length;
+  const sentBefore = await outbox();
+
+  const security = await agent.get("/account/security");
+  const csrf = csrfFrom(security.text);
+  for (const path of [
+    `/account/2fa/passkey/remove/${theirs!.id}`,
+    "/account/2fa/passkey/remove/999999",
+    "/account/2fa/passkey/remove/x",
+  ]) {
+    const refused = await agent.post(path).type("form").send({ _csrf: csrf });
+    assert.equal(refused.status, 303, path);
+    assert.equal(refused.headers.location, "/account/security");
+    assert.match((await agent.get("/account/security")).text, /nothing was removed/i, path);
+  }
+  assert.equal((await t.services.passkeys.listPasskeys(owner.id)).length, 1, "the other user's passkey stays");
+  assert.equal((await ownerAgent.get("/account/security")).status, 200, "and so does their session");
+  assert.deepEqual(
+    (await t.services.passkeys.listPasskeys(user.id)).map((passkey) => passkey.id),
+    [mine!.id],
+  );
+  assert.equal(await removals(), 0, "no removal is recorded");
+  assert.equal(await outbox(), sentBefore, "the phone hears of no removal");
+  assert.equal((await elsewhere.get("/account/security")).status, 200, "the other session goes on");
+
+  // Removed once, the second press of the button finds nothing.
+  const removed = await agent.post(`/account/2fa/passkey/remove/${mine!.id}`).type("form").send({ _csrf: csrf });
+  assert.equal(removed.headers.location, "/account/security");
+  assert.equal(await removals(), 1);
+  const again = await agent.post(`/account/2fa/passkey/remove/${mine!.id}`).type("form").send({ _csrf: csrf });
+  assert.equal(again.headers.location, "/account/security");
+  assert.match((await agent.get("/account/security")).text, /nothing was removed/i);
+  assert.equal(await removals(), 1, "the second press records nothing");
+});
+
+test("a doctor whose only method is two passkeys can remove one from the security page, never the last", async () => {
+  const doctor = await t.createUser("doctor");
+  const authenticator = createSoftwareAuthenticator({ origin });
+  const { agent } = await addPasskey(doctor, authenticator, "Lost laptop");
+  const csrf = csrfFrom((await agent.get(registration)).text);
+  const started = await postForm(agent, `${registration}/options`, csrf, { name: "Phone" });
+  await postForm(agent, registration, csrf, {
+    name: "Phone",
+    response: JSON.stringify(authenticator.register(started.body.options)),
+  });
+  const removedApp = await agent
+    .post("/account/2fa/app/remove")
+    .type("form")
+    .send({ _csrf: csrfFrom((await agent.get("/account/security")).text) });
+  assert.equal(removedApp.headers.location, "/account/security");
+  const [lost, phone] = await t.services.passkeys.listPasskeys(doctor.id);
+
+  let security = await agent.get("/account/security");
+  assert.match(security.text, new RegExp(`action="/account/2fa/passkey/remove/${lost!.id}"`), "the lost device can go");
+  assert.match(security.text, new RegExp(`action="/account/2fa/passkey/remove/${phone!.id}"`));
+  const removed = await agent
+    .post(`/account/2fa/passkey/remove/${lost!.id}`)
+    .type("form")
+    .send({ _csrf: csrfFrom(security.text) });
+  assert.equal(removed.headers.location, "/account/security");
+  assert.deepEqual(
+    (await t.services.passkeys.listPasskeys(doctor.id)).map((passkey) => passkey.name),
+    ["Phone"],
+  );
+  security = await agent.get("/account/security");
+  assert.doesNotMatch(security.text, /action="\/account\/2fa\/passkey\/remove/, "the last one has no remove button");
+  const refused = await agent
+    .post(`/account/2fa/passkey/remove/${phone!.id}`)
+    .type("form")
+    .send({ _csrf: csrfFrom(security.text) });
+  assert.equal(refused.status, 403);
+  assert.equal((await t.services.passkeys.listPasskeys(doctor.id)).length, 1);
+});

@@ -180,9 +180,12 @@ export function createTotpFactor({
   const factor: SecondFactor = {
     ...appDefinition,
     methods: [method],
-    async remove(userId, tx) {
-      await tx.query("DELETE FROM totp_factors WHERE user_id = $1", [userId]);
+    async remove(userId, tx, item) {
+      // The app has no items of its own to remove one by one.
+      if (item !== undefined) return false;
+      const { rowCount } = await tx.query("DELETE FROM totp_factors WHERE user_id = $1", [userId]);
       await tx.query("DELETE FROM totp_enrolments WHERE user_id = $1", [userId]);
+      return rowCount > 0;
     },
     async pruneExpired(now) {
       const { rowCount } = await db.query("DELETE FROM totp_enrolments WHERE expires_at < $1", [now]);

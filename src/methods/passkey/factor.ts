@@ -32,8 +32,10 @@ export function createPasskeyFactor(deps: { db: Database; clock: Clock; config: 
     ...passkeyDefinition,
     methods: [method],
     async remove(userId, tx, item) {
-      if (item === undefined) await passkeys.removeAllPasskeys(userId, tx);
-      else if (/^\d{1,18}$/.test(item)) await passkeys.removePasskey(userId, Number(item), tx);
+      if (item === undefined) return (await passkeys.removeAllPasskeys(userId, tx)) > 0;
+      // Not a passkey's number, or one that is not (or no longer) this user's: nothing to remove.
+      if (!/^\d{1,18}$/.test(item)) return false;
+      return (await passkeys.removePasskey(userId, Number(item), tx)).status === "removed";
     },
   };
 

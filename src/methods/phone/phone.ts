@@ -644,12 +644,15 @@ export function createPhoneFactor({
   const factor: SecondFactor = {
     ...phoneDefinition,
     methods: [smsMethod, callMethod],
-    async remove(userId, tx) {
-      await tx.query("DELETE FROM phone_factors WHERE user_id = $1", [userId]);
+    async remove(userId, tx, item) {
+      // A user has one number: there are no items to remove one by one.
+      if (item !== undefined) return false;
+      const { rowCount } = await tx.query("DELETE FROM phone_factors WHERE user_id = $1", [userId]);
       await tx.query(
         "UPDATE phone_challenges SET status = 'expired', finished_at = $2 WHERE user_id = $1 AND status = 'pending'",
         [userId, clock.now()],
       );
+      return rowCount > 0;
     },
     async pruneExpired(_now, finishedBefore) {
       const { rowCount } = await db.query("DELETE FROM phone_challenges WHERE created_at < $1", [finishedBefore]);

@@ -6,6 +6,14 @@ import { renderPage } from "../../web/render.js";
 
 // A new set of recovery codes is shown by a GET (post/redirect/get) until the user says they saved it.
 
+/** The page that shows them. */
+export const newRecoveryCodesPath = "/account/recovery-codes/new";
+
+/** Whether this session holds new codes that the user has not yet said they saved. */
+export function hasUnsavedRecoveryCodes(req: Request): boolean {
+  return req.session.newRecoveryCodes !== undefined;
+}
+
 export function renderNewRecoveryCodes(res: Response, user: User, codes: string[], portalName: string, status = 200) {
   const text = [
     `${portalName} recovery codes for ${user.email}`,
@@ -35,7 +43,7 @@ export async function showNewRecoveryCodes(
 ) {
   const sealed = encryptSecret(JSON.stringify(codes), config.encryptionKey, newCodesPurpose(req.user!.id));
   req.session.newRecoveryCodes = { sealed, createdAt: now, continueTo };
-  res.redirect(303, "/account/recovery-codes/new");
+  res.redirect(303, newRecoveryCodesPath);
 }
 
 /** The new recovery codes kept in the session, or null when there are none (or they cannot be read). */

@@ -80,8 +80,10 @@ export function createRecoveryCodes({
   const factor: SecondFactor = {
     ...recoveryDefinition,
     methods: [method],
-    async remove(userId, tx) {
-      await tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);
+    async remove(userId, tx, item) {
+      if (item !== undefined) return false;
+      const { rowCount } = await tx.query("DELETE FROM recovery_codes WHERE user_id = $1", [userId]);
+      return rowCount > 0;
     },
   };
 

@@ -28,8 +28,11 @@ export type VerifyResult =
   | { status: "replayed" }
   | RefusedCode;
 
-/** Removing a factor: done, or refused because it is the last one of a user who must have one. */
-export type RemovalResult = { status: "removed"; wasLast: boolean } | { status: "last_factor" };
+/**
+ * Removing a factor: done, refused because it is the last one of a user who must have one, or
+ * nothing to remove (the user does not have it, or not that item: another user's, or gone already).
+ */
+export type RemovalResult = { status: "removed"; wasLast: boolean } | { status: "last_factor" } | { status: "not_found" };
 
 /** Passing an attempt: done, refused because two-step login is locked, or the attempt is over. */
 export type PassResult =
@@ -229,11 +232,12 @@ export function createTwoFactorService({
     context: RequestContext,
   ): Promise<RemovalResult> {
     const factor = findFactor(input.factorId);
-    if (!factor) return { status: "removed", wasLast: false };
+    if (!factor) return { status: "not_found" };
     return db
-      .transaction(async (tx) => {
+      .transaction(async (tx): Promise<RemovalResult> => {
         await tx.query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", [input.userId]);
-        await factor.remove(input.userId, tx, input.item);
+        // Nothing removed is nothing to record, warn about or end sessions for.
+        if (!(await factor.remove(input.userId, tx, input.item))) return { status: "not_found" };
         const isLast = !includesSecondFactor(await listEnrolledKinds(input.userId, tx));
         if (isLast && input.isSecondFactorRequired) throw new LastFactorRefusal();
         await audit.recordEvent(

@@ -1,6 +1,8 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
+import type { FactorSummary } from "../../methods/method.js";
 import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
+import { hasUnsavedRecoveryCodes, newRecoveryCodesPath } from "../../methods/recovery/new-codes.js";
 import { readFactorSummaries } from "../../methods/registry.js";
 import type { MethodRouteDeps } from "../../methods/routes.js";
 import { HttpError } from "../../services/errors.js";
@@ -78,11 +80,11 @@ export function accountRoutes(deps: AccountDeps) {
     const summaries = readFactorSummaries(overview.factorSummaries);
     const kinds = req.userFactors ?? [];
     const hasSecondFactor = factorPages.some((pages) => pages.enrolment && summaries.has(pages.id));
-    // The last factor of a user who must have one cannot be removed (one of two passkeys can).
-    const removable = factorPages
-      .filter((pages) => pages.removal && summaries.has(pages.id))
-      .reduce((count, pages) => count + Math.max(1, summaries.get(pages.id)!.items.length), 0);
-    const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || removable > 1;
+    // The last factor of a user who must have one cannot be removed; one of its several items
+    // (a passkey of two) can, since the others keep it.
+    const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
+    const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
+    const canRemove = (summary: FactorSummary) => canRemoveLastFactor || summary.items.length > 1;
     const format = { dateTime: res.locals.formatDateTime as (date: Date) => string };
     const backupSuggestion = describeBackupSuggestion(kinds);
     renderPage(res, "account/security", {
@@ -106,7 +108,7 @@ export function accountRoutes(deps: AccountDeps) {
               }
             : null,
           removal:
-            pages.removal && summary && canRemoveLastFactor
+            pages.removal && summary && canRemove(summary)
               ? { href: `/account/2fa/${pages.id}/remove`, object: pages.removal.object, items: summary.items }
               : null,
           manage: pages.manage(summary, hasSecondFactor),
@@ -323,7 +325,10 @@ export function accountRoutes(deps: AccountDeps) {
     if (!result.ok) return again("password", describePasswordChangeRefusal(result));
     await afterSecurityChange(req, user, "your password was changed.");
     req.session.notice = "Your password was changed. You were signed out everywhere else.";
-    res.redirect(303, "/account/security");
+    // A temporary password is changed before anything else, even the recovery codes that came
+    // with the first method set up at this login: they are shown once, so they come next.
+    const showsNewCodes = user.mustChangePassword && hasUnsavedRecoveryCodes(req);
+    res.redirect(303, showsNewCodes ? newRecoveryCodesPath : "/account/security");
   });
 
   // ---- Sessions ----
@@ -368,6 +373,10 @@ export function accountRoutes(deps: AccountDeps) {
         403,
         "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
       );
+    }
+    if (result.status === "not_found") {
+      req.session.notice = "Nothing was removed: your account does not have it (any more).";
+      return res.redirect(303, "/account/security");
     }
     await afterSecurityChange(req, user, pages.removal.warning, warn);
     req.session.notice = pages.removal.removedNotice;
