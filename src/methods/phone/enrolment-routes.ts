@@ -6,11 +6,12 @@ import { maskPhoneNumber, parsePhoneInput } from "../../services/phone-numbers.j
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { type EnrolmentStep, enrolmentBackLink } from "../../web/enrolment-step.js";
 import { field, parseForm } from "../../web/forms.js";
+import { wordsOf } from "../../web/i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "../../web/limit-pages.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import { enrolmentBindingOf, takeNotice } from "../../web/session.js";
-import { describePhoneFailure, phonePages } from "./pages.js";
+import { phoneFailureKey, phonePages } from "./pages.js";
 import type { PhoneFactor } from "./phone.js";
 
 const phoneForm = z.object({
@@ -82,7 +83,7 @@ export function phoneEnrolmentRoutes(
       });
     }
     if (result.status === "locked") return showLockedOut(res, result.until);
-    if (result.status === "failed") return showNumberForm(req, res, describePhoneFailure(result.reason, "sms"), 502);
+    if (result.status === "failed") return showNumberForm(req, res, wordsOf(req)(phoneFailureKey(result.reason, "sms")), 502);
     res.redirect(303, `${basePath}/verify`);
   }
 

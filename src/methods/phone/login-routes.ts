@@ -2,13 +2,14 @@ import { type Request, type Response, Router } from "express";
 import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { parseForm } from "../../web/forms.js";
+import { wordsOf } from "../../web/i18n-helpers.js";
 import type { LoginStep } from "../../web/login-step.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import { restartWithNotice, takeNotice } from "../../web/session.js";
 import { codeForm } from "../../web/typed-code-pages.js";
 import { formatClock } from "../../web/view-helpers.js";
-import { describePhoneFailure, refusedOnPhoneNotice } from "./pages.js";
+import { phoneFailureKey, refusedOnPhoneNotice } from "./pages.js";
 import { type PhoneFactor, resendAfterSeconds, type SendResult } from "./phone.js";
 
 export interface PhoneLoginDeps {
@@ -60,7 +61,7 @@ export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLogi
       return renderSmsPage(
         req,
         res,
-        `${describePhoneFailure(result.reason, "sms")} You can also use a phone call, or another method.`,
+        `${wordsOf(req)(phoneFailureKey(result.reason, "sms"))} You can also use a phone call, or another method.`,
         502,
       );
     if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
@@ -127,7 +128,7 @@ export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
     if (result.status === "locked") return loginStep.showLoginLocked(res, result.until);
     if (result.status === "rate_limited") return loginStep.showSendLimited(req, res, result.retryAt);
     if (result.status === "failed") {
-      req.session.notice = describePhoneFailure(result.reason, "call");
+      req.session.notice = wordsOf(req)(phoneFailureKey(result.reason, "call"));
       return res.redirect(303, "/login/2fa");
     }
     res.redirect(303, "/login/2fa/call");
