@@ -96,6 +96,8 @@ export interface FactorPages {
     /** "Add your phone as a back-up, so you can still log in without the app": the reason. */
     backupWhy: string;
     backupWords: string;
+    /** The button that goes with it: "Add your phone". */
+    backupLabel: string;
     /** When it is set up and the user keeps their recovery codes. */
     enrolledNotice: string;
     /** The SMS to the user's phone after it was set up from the security page (null: it warns on its own). */

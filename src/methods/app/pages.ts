@@ -16,6 +16,7 @@ export const appPages: FactorPages = {
     recommendedFor: ["patient", "doctor", "admin"],
     backupWords: "methods:app.backupWords",
     backupWhy: "methods:app.backupWhy",
+    backupLabel: "methods:app.backupLabel",
     enrolledNotice: "methods:app.enrolled",
     enrolledWarning: "methods:app.enrolledWarning",
   },

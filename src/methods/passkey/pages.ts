@@ -22,6 +22,7 @@ export const passkeyPages: FactorPages = {
     recommendedFor: ["doctor", "admin"],
     backupWords: "methods:passkey.backupWords",
     backupWhy: "methods:passkey.backupWhy",
+    backupLabel: "methods:passkey.backupLabel",
     enrolledNotice: "methods:passkey.enrolled",
     enrolledWarning: "methods:passkey.enrolledWarning",
   },

@@ -32,6 +32,7 @@ export const phonePages: FactorPages = {
     recommendedFor: [],
     backupWords: "methods:phone.backupWords",
     backupWhy: "methods:phone.backupWhy",
+    backupLabel: "methods:phone.backupLabel",
     enrolledNotice: "methods:phone.enrolled",
     // The phone's own pages warn the number it replaced; the new number needs no notice.
     enrolledWarning: null,
