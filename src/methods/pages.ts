@@ -4,9 +4,13 @@ import type { FactorSummary, MethodKind } from "./method.js";
 // What the web layer shows of each factor: its words and where its pages are. Each factor's folder
 // exports one FactorPages; the security page, the method-choice page, the step-up confirmation,
 // the enrolment chooser, the admin page and the security events' words iterate them.
+//
+// Every word here is a key of the catalogues (locales/<language>/methods.json): pages translate it
+// (`t(choice.label)`); the functions get the page's own words and date format.
 
-/** Dates as the page's reader reads them (the page's own formatter). */
+/** The page's words and dates, in its language. */
 export interface PageFormat {
+  t(key: string, values?: Record<string, unknown>): string;
   dateTime(date: Date): string;
 }
 
@@ -92,6 +96,8 @@ export interface FactorPages {
     /** "Add your phone as a back-up, so you can still log in without the app": the reason. */
     backupWhy: string;
     backupWords: string;
+    /** The button that goes with it: "Add your phone". */
+    backupLabel: string;
     /** When it is set up and the user keeps their recovery codes. */
     enrolledNotice: string;
     /** The SMS to the user's phone after it was set up from the security page (null: it warns on its own). */
@@ -110,14 +116,14 @@ export interface FactorPages {
   /** A link to manage what the user has of it (recovery codes: create new ones). */
   manage(summary: FactorSummary | null, hasSecondFactor: boolean): { href: string; label: string; object: string } | null;
   logins: LoginChoice[];
-  /** The words of the security events about it. */
+  /** The words of the security events about it (keys; `enrolled` picks one for the event's details). */
   events: {
     enrolmentStarted: string;
-    enrolled(details: Record<string, unknown>): string;
+    enrolled(details: Record<string, unknown>): { key: string; values?: Record<string, unknown> };
     removed: string;
   };
   /** What an admin reset also does because of it ("sends a warning SMS to 06 •• 78"), or null. */
-  resetNotice(summary: FactorSummary | null): string | null;
+  resetNotice(summary: FactorSummary | null, format: PageFormat): string | null;
   /** One line for the admin's user page, or null when the user has none of it. */
   adminFact(summary: FactorSummary | null, format: PageFormat): string | null;
 }

@@ -1,3 +1,4 @@
+import { englishWords, type Translate } from "../i18n.js";
 import { findFactorPages, findLoginChoice } from "../methods/page-list.js";
 import type { AdminRefusal, AdminSuccess, FactorFact, SecondFactorReset } from "../services/admin/index.js";
 import type { CreateUserResult, User } from "../services/users.js";
@@ -118,32 +119,39 @@ export function describeCreateUserRefusal(refusal: Exclude<CreateUserResult, { o
 }
 
 /** A method as the login page labels it: "With an authenticator app", "By SMS". */
-export function labelMethod(kind: string): string {
-  return findLoginChoice(kind)?.label ?? kind;
+export function labelMethod(kind: string, t: Translate = englishWords()): string {
+  const choice = findLoginChoice(kind);
+  return choice ? t(choice.label) : kind;
 }
 
-/** A method as a sentence names it: "authenticator app", "SMS", "phone call". */
-export function describeMethod(kind: string): string {
-  return labelMethod(kind)
-    .replace(/^With an? /i, "")
-    .replace(/^By /i, "");
+/** A method as a sentence names it: "the authenticator app", "an SMS code". */
+export function describeMethod(kind: string, t: Translate = englishWords()): string {
+  const choice = findLoginChoice(kind);
+  return choice ? t(choice.eventName) : kind;
 }
 
 /** A line of the user's page about one of their factors: "Authenticator app: set up 3 Mar 2026, 10:00". */
-export function describeFactorFact(fact: FactorFact, formatDateTime: (date: Date) => string): { term: string; text: string } {
+export function describeFactorFact(
+  fact: FactorFact,
+  formatDateTime: (date: Date) => string,
+  t: Translate = englishWords(),
+): { term: string; text: string } {
   const pages = findFactorPages(fact.id);
   return {
-    term: pages?.name ?? fact.id,
-    text: pages?.adminFact(fact.summary, { dateTime: formatDateTime }) ?? "Set up",
+    term: pages ? t(pages.name) : fact.id,
+    text: pages?.adminFact(fact.summary, { t, dateTime: formatDateTime }) ?? formatDateTime(fact.summary.since ?? new Date(0)),
   };
 }
 
 /** The user's factors as a reset removes them: "the authenticator app", "the mobile phone". */
-export function describeRemovedFactors(facts: FactorFact[]): string[] {
-  return facts.map((fact) => findFactorPages(fact.id)?.removal?.object ?? fact.id);
+export function describeRemovedFactors(facts: FactorFact[], t: Translate = englishWords()): string[] {
+  return facts.map((fact) => {
+    const object = findFactorPages(fact.id)?.removal?.object;
+    return object ? t(object) : fact.id;
+  });
 }
 
 /** What a reset also does because of the user's factors ("sends a warning SMS to 06 •• 78"). */
-export function describeResetNotices(facts: FactorFact[]): string[] {
-  return facts.flatMap((fact) => findFactorPages(fact.id)?.resetNotice(fact.summary) ?? []);
+export function describeResetNotices(facts: FactorFact[], t: Translate = englishWords()): string[] {
+  return facts.flatMap((fact) => findFactorPages(fact.id)?.resetNotice(fact.summary, { t, dateTime: String }) ?? []);
 }

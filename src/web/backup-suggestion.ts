@@ -4,6 +4,8 @@ import type { MethodKind } from "../services/two-factor/index.js";
 /**
  * Which method to suggest as a back-up to a user with exactly one real factor: the first one
  * they can set up on any browser and do not have. Null when they have none, or two already.
+ * The words are catalogue keys, for the page to translate: "Add your phone as a back-up" (words),
+ * "so you can still log in without the app." (why) and the button, "Add your phone" (label).
  */
 export function describeBackupSuggestion(
   enrolledKinds: readonly MethodKind[],
@@ -16,6 +18,6 @@ export function describeBackupSuggestion(
     (pages) => pages.enrolment && !enrolledIds.includes(pages.id) && pages.logins.every((choice) => !choice.needsBrowserSupport),
   );
   if (!suggested?.enrolment) return null;
-  const { path, backupWords, backupWhy } = suggested.enrolment;
-  return { href: `/account/2fa/${path}`, words: backupWords, why: backupWhy, label: backupWords.replace(/ as a back-up$/, "") };
+  const { path, backupWords, backupWhy, backupLabel } = suggested.enrolment;
+  return { href: `/account/2fa/${path}`, words: backupWords, why: backupWhy, label: backupLabel };
 }

@@ -3,6 +3,7 @@ import { factorPages } from "../methods/page-list.js";
 
 export interface EnrolmentChoice {
   href: string;
+  /** The button's words: a catalogue key (views/partials/method-chooser translates it). */
   label: string;
   isRecommended: boolean;
   needsBrowserSupport: boolean;

@@ -4,6 +4,7 @@ import type { Clock } from "../services/clock.js";
 import type { LoginService } from "../services/login.js";
 import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from "../services/two-factor/index.js";
 import type { UserService } from "../services/users.js";
+import { type Phrase, phrase } from "./i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "./limit-pages.js";
 import type { RememberedBrowserSteps } from "./remembered-browsers.js";
 import type { FormError } from "./render.js";
@@ -13,11 +14,12 @@ import { restartWithNotice, startUserSession } from "./session.js";
 // The second step of a login, whatever the method: the check that a session may be on its pages,
 // and what every method's pages do with an outcome (sign in, a wrong code, a lock, a pause).
 
-export const attemptOverNotice = "Your login was not finished in time or was stopped. Please log in again.";
-export const voidedNotice = "Too many wrong codes. For your safety, please log in again with your password.";
+export const attemptOverNotice = phrase("twoFactor:login.attemptOver");
+export const voidedNotice = phrase("twoFactor:login.voided");
 /** A login refused where it was to be approved (the method that can refuse says how). */
-export const deniedMessage =
-  loginChoices.find((choice) => choice.refusedNotice)?.refusedNotice ?? "This login was refused, so nobody was logged in.";
+export const deniedMessage = phrase(
+  loginChoices.find((choice) => choice.refusedNotice)?.refusedNotice ?? "twoFactor:login.refused",
+);
 
 declare global {
   namespace Express {
@@ -86,7 +88,7 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
   /** The login is over: the page offers no way back into it, only the wait and the practice. */
   function showLoginLocked(res: Response, until: Date) {
     res.locals.signOutOnly = false;
-    renderLockedOut(res, { until, now: clock.now(), back: { href: "/login", label: "Back to the login page" } });
+    renderLockedOut(res, { until, now: clock.now(), back: { href: "/login", label: phrase("twoFactor:login.backToLogin") } });
   }
 
   /** Sending is paused: the page offers the user's methods that send nothing to the phone. */
@@ -97,8 +99,8 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
       now: clock.now(),
       alternatives: choicesOf(kinds)
         .filter((choice) => !choice.usesPhone)
-        .map((choice) => ({ href: choice.start.href, label: choice.label })),
-      back: { href: "/login/2fa", label: "Choose another method" },
+        .map((choice) => ({ href: choice.start.href, label: phrase(choice.label) })),
+      back: { href: "/login/2fa", label: phrase("twoFactor:links.chooseAnother") },
     });
   }
 
@@ -114,19 +116,16 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
       case "passed":
         return finishLogin(req, res, result.method);
       case "malformed":
-        return rerender({ field: "code", message: choice?.malformedMessage ?? "Enter the code as it is written." });
+        return rerender({ field: "code", message: phrase(choice?.malformedMessage ?? "twoFactor:login.malformed") });
       case "replayed":
-        return rerender({ field: "code", message: choice?.replayedMessage ?? "This code was just used." });
+        return rerender({ field: "code", message: phrase(choice?.replayedMessage ?? "twoFactor:login.replayed") });
       case "wrong_code":
-        return rerender({
-          field: "code",
-          message: `That code is not right. ${result.attemptsLeft === 1 ? "1 try" : `${result.attemptsLeft} tries`} left.${choice?.wrongCodeHint ?? ""}`,
-        });
+        return rerender({ field: "code", message: wrongCodeMessage(result.attemptsLeft, choice?.wrongCodeHint) });
       case "voided":
         await restartWithNotice(req, voidedNotice);
         return res.redirect(303, "/login");
       case "locked":
-        await restartWithNotice(req, "Two-step login for your account is locked for a while after too many wrong codes.");
+        await restartWithNotice(req, phrase("twoFactor:login.locked"));
         return showLoginLocked(res, result.until);
       case "invalid_attempt":
         await restartWithNotice(req, attemptOverNotice);
@@ -135,4 +134,9 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
   }
 
   return { requireOpenAttempt, requireEnrolled, finishLogin, showLoginLocked, showSendLimited, answerVerification };
+}
+
+/** "That code is not right. 2 tries left.", and the method's hint after it (a key, or none). */
+function wrongCodeMessage(attemptsLeft: number, hintKey: string | undefined): Phrase {
+  return phrase("twoFactor:login.wrongCode", { count: attemptsLeft, hint: hintKey ? phrase(hintKey) : "" });
 }

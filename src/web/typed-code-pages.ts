@@ -2,11 +2,15 @@ import type { RequestHandler } from "express";
 import { z } from "zod";
 import type { MethodKind, TwoFactorService } from "../services/two-factor/index.js";
 import { field, parseForm } from "./forms.js";
+import { type Phrase, phrase } from "./i18n-helpers.js";
 import type { LoginStep } from "./login-step.js";
 import { renderPage } from "./render.js";
 import { requestContext } from "./request-context.js";
 
-export const codeForm = z.object({ code: field(64, "Code").trim().min(1, "Enter the code."), _csrf: z.string().optional() });
+export const codeForm = z.object({
+  code: field(64, phrase("twoFactor:code.fieldName")).trim().min(1, "twoFactor:code.missing"),
+  _csrf: z.string().optional(),
+});
 
 /**
  * The handlers of a login page where the user types what they have (the app's code, a recovery
@@ -14,7 +18,7 @@ export const codeForm = z.object({ code: field(64, "Code").trim().min(1, "Enter 
  */
 export function typedCodeLoginHandlers(
   { twoFactor, loginStep }: { twoFactor: TwoFactorService; loginStep: LoginStep },
-  { kind, view, title }: { kind: MethodKind; view: string; title: string },
+  { kind, view, title }: { kind: MethodKind; view: string; title: Phrase },
 ): { showForm: RequestHandler; answer: RequestHandler } {
   return {
     async showForm(req, res) {

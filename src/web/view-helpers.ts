@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import type { Config } from "../config.js";
 import { isLocale, type Locale, locales, type Message, regionalTags, translateMessage } from "../i18n.js";
+import type { AuditEvent } from "../services/audit.js";
 import { telUri } from "../services/phone-numbers.js";
 import { wordsOf } from "./i18n-helpers.js";
 import { canonicalAddress } from "./request-context.js";
@@ -83,7 +84,7 @@ export function viewHelpers(config: Config): RequestHandler {
     res.locals.returnPath = req.method === "GET" && req.originalUrl.length <= 500 ? req.originalUrl : req.path;
     res.locals.user = undefined;
     res.locals.formatIp = formatIp;
-    res.locals.describeEvent = describeSecurityEvent;
+    res.locals.describeEvent = (event: AuditEvent) => describeSecurityEvent(event, wordsOf(req));
     res.locals.describeBrowser = describeBrowser;
     setLanguageLocals(req, res);
     next();

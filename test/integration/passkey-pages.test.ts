@@ -1,13 +1,19 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import request from "supertest";
-import { passkeyWords } from "../../src/methods/passkey/routes.js";
+import { englishWords, translateMessage } from "../../src/i18n.js";
+import { passkeyWords as passkeyPhrases } from "../../src/methods/passkey/routes.js";
 import { noRequestContext } from "../../src/services/audit.js";
 import { csrfFrom, logIn, startTestApp, type TestApp, type TestUser } from "../support/app.js";
 import { createSoftwareAuthenticator, type SoftwareAuthenticator, type Tampering } from "../support/software-authenticator.js";
 
 // The passkey pages and their JSON exchanges through the whole app (sessions, CSRF, guards), at
 // /account/2fa/passkey and /login/2fa/passkey, with a software authenticator as the browser's.
+
+/** The words the pages and the script's answers give, in English (the default language). */
+const passkeyWords = Object.fromEntries(
+  Object.entries(passkeyPhrases).map(([name, words]) => [name, translateMessage(englishWords(), words)]),
+) as Record<keyof typeof passkeyPhrases, string>;
 
 const origin = "http://portal.test";
 const registration = "/account/2fa/passkey";

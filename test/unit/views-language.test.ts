@@ -22,22 +22,6 @@ const viewsStillInEnglish = [
   "admin/user-new.ejs",
   "admin/user.ejs",
   "admin/users.ejs",
-  "methods/app/enrolment.ejs",
-  "methods/app/login.ejs",
-  "methods/passkey/login.ejs",
-  "methods/passkey/register.ejs",
-  "methods/phone/call-login.ejs",
-  "methods/phone/enrolment.ejs",
-  "methods/phone/sms-login.ejs",
-  "methods/phone/verify.ejs",
-  "methods/recovery/codes-new.ejs",
-  "methods/recovery/codes.ejs",
-  "methods/recovery/login.ejs",
-  "methods/recovery/used.ejs",
-  "partials/code-input.ejs",
-  "partials/method-chooser.ejs",
-  "two-factor/choose.ejs",
-  "two-factor/enrol.ejs",
 ];
 
 function viewFiles(dir = viewsDir): string[] {

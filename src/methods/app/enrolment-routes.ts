@@ -4,6 +4,7 @@ import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { type EnrolmentStep, enrolmentBackLink } from "../../web/enrolment-step.js";
 import { field, parseForm } from "../../web/forms.js";
+import { phrase } from "../../web/i18n-helpers.js";
 import { renderLockedOut } from "../../web/limit-pages.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
@@ -12,7 +13,7 @@ import { appPages } from "./pages.js";
 import type { TotpFactor } from "./totp.js";
 
 const codeForm = z.object({
-  code: field(64, "Code").trim().min(1, "Enter the 6-digit code from your app."),
+  code: field(64, phrase("twoFactor:code.fieldName")).trim().min(1, "methods:app.enrolment.codeMissing"),
   _csrf: z.string().optional(),
 });
 
@@ -48,7 +49,7 @@ export function appEnrolmentRoutes(
       res,
       "methods/app/enrolment",
       {
-        title: "Set up an authenticator app",
+        title: phrase("methods:app.enrolment.title"),
         enrolment,
         basePath,
         alreadyEnrolled,
@@ -73,25 +74,20 @@ export function appEnrolmentRoutes(
       case "enrolled":
         break;
       case "malformed":
-        return showEnrolment(req, res, { error: { field: "code", message: appPages.logins[0]!.malformedMessage }, status: 400 });
+        return showEnrolment(req, res, {
+          error: { field: "code", message: phrase(appPages.logins[0]!.malformedMessage) },
+          status: 400,
+        });
       case "expired":
         return showEnrolment(req, res, {
-          error: {
-            field: "code",
-            message:
-              "This QR code has expired (after 15 minutes). Here is a new one: scan it again, or replace the entry in your app.",
-          },
+          error: { field: "code", message: phrase("methods:app.enrolment.expired") },
           status: 400,
         });
       case "locked":
         return showLockedOut(res, outcome.until);
       default:
         return showEnrolment(req, res, {
-          error: {
-            field: "code",
-            message:
-              "That code is not right. Check that the app shows the code for this portal, and that your phone's clock is set automatically.",
-          },
+          error: { field: "code", message: phrase("methods:app.enrolment.wrong") },
           status: 400,
         });
     }

@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
+import { phrase } from "../../web/i18n-helpers.js";
 import type { LoginStep } from "../../web/login-step.js";
 import { typedCodeLoginHandlers } from "../../web/typed-code-pages.js";
 
@@ -8,7 +9,7 @@ export function appLoginRoutes(deps: { twoFactor: TwoFactorService; loginStep: L
   const { showForm, answer } = typedCodeLoginHandlers(deps, {
     kind: "app",
     view: "methods/app/login",
-    title: "Code from your app",
+    title: phrase("methods:app.login.title"),
   });
   const router = Router();
   router.get("/", showForm);

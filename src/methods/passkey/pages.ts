@@ -1,39 +1,42 @@
 import type { FactorPages } from "../pages.js";
 import { passkeyScripts } from "./assets.js";
 
-const names = (summary: { items: { name: string }[] } | null) => summary?.items.map((item) => item.name).join(", ") ?? "";
-
 export const passkeyPages: FactorPages = {
   id: "passkey",
-  name: "Passkeys",
-  hint: "Fingerprint, face, screen lock or security key",
+  name: "methods:passkey.name",
+  hint: "methods:passkey.hint",
   describe: (summary, format) =>
-    summary ? summary.items.map((item) => `${item.name} (added ${format.dateTime(item.since)})`).join(", ") : "Not set up",
+    summary
+      ? summary.items
+          .map((item) => format.t("methods:passkey.item", { name: item.name, date: format.dateTime(item.since) }))
+          .join(", ")
+      : format.t("methods:notSetUp"),
   enrolment: {
     path: "passkey",
-    addLabel: "Add",
-    changeLabel: "Add another",
-    addObject: "a passkey",
-    changeObject: "passkey",
-    chooserLabel: "Use a passkey: your fingerprint, face or screen lock",
+    addLabel: "methods:passkey.add",
+    changeLabel: "methods:passkey.change",
+    addObject: "methods:passkey.addObject",
+    changeObject: "methods:passkey.changeObject",
+    chooserLabel: "methods:passkey.chooser",
     // It resists phishing, which codes do not: for the accounts that see many patients' data.
     recommendedFor: ["doctor", "admin"],
-    backupWords: "Add a passkey as a back-up",
-    backupWhy: "so you can log in with your fingerprint, face or screen lock.",
-    enrolledNotice: "Your passkey was added. Your browser offers it when you log in with a passkey.",
-    enrolledWarning: "a passkey was added to your two-step login.",
+    backupWords: "methods:passkey.backupWords",
+    backupWhy: "methods:passkey.backupWhy",
+    backupLabel: "methods:passkey.backupLabel",
+    enrolledNotice: "methods:passkey.enrolled",
+    enrolledWarning: "methods:passkey.enrolledWarning",
   },
   removal: {
-    object: "the passkeys",
-    removedNotice: "The passkey was removed from your account.",
-    warning: "a passkey was removed from your two-step login.",
-    actionWords: "remove the passkey",
+    object: "methods:passkey.removalObject",
+    removedNotice: "methods:passkey.removed",
+    warning: "methods:passkey.removedWarning",
+    actionWords: "methods:passkey.removeAction",
   },
   manage: () => null,
   logins: [
     {
       kind: "passkey",
-      label: "With a passkey",
+      label: "methods:passkey.label",
       path: "/login/2fa/passkey",
       start: { href: "/login/2fa/passkey", method: "get" },
       waitsForApproval: false,
@@ -45,28 +48,34 @@ export const passkeyPages: FactorPages = {
       scripts: passkeyScripts,
       sendWords: null,
       codeFormat: "text",
-      eventName: "a passkey",
-      malformedMessage: "Your browser's answer could not be read. Try the passkey again.",
-      replayedMessage: "That passkey answer was used already. Try the passkey again.",
+      eventName: "methods:passkey.eventName",
+      malformedMessage: "methods:passkey.malformed",
+      replayedMessage: "methods:passkey.replayed",
       wrongCodeHint: "",
       confirm: {
-        option: "My passkey",
-        offer: "your passkey",
+        option: "methods:passkey.confirmOption",
+        offer: "methods:passkey.confirmOffer",
         wrongCodeHint: "",
-        wrongMessage: "That passkey was not accepted. Try again, or choose another method.",
-        ceremony: {
-          optionsPath: "/account/confirm/passkey/options",
-          failedMessage: "The passkey prompt was closed or did not work. Try again, or choose another method.",
-        },
+        wrongMessage: "methods:passkey.confirmWrong",
+        ceremony: { optionsPath: "/account/confirm/passkey/options", failedMessage: "methods:passkey.ceremonyFailed" },
       },
     },
   ],
   events: {
-    enrolmentStarted: "Started adding a passkey",
-    enrolled: (details) => (details.name ? `Passkey added (${details.name})` : "Passkey added"),
-    removed: "Passkey removed",
+    enrolmentStarted: "methods:passkey.events.started",
+    enrolled: (details) =>
+      details.name
+        ? { key: "methods:passkey.events.enrolledNamed", values: { name: details.name } }
+        : { key: "methods:passkey.events.enrolled" },
+    removed: "methods:passkey.events.removed",
   },
   resetNotice: () => null,
   adminFact: (summary, format) =>
-    summary ? `${summary.items.length} (${names(summary)}), first added ${format.dateTime(summary.since!)}` : null,
+    summary
+      ? format.t("methods:passkey.admin", {
+          count: summary.items.length,
+          names: summary.items.map((item) => item.name).join(", "),
+          date: format.dateTime(summary.since!),
+        })
+      : null,
 };

@@ -5,12 +5,14 @@ import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { EnrolmentStep } from "../../web/enrolment-step.js";
 import { field } from "../../web/forms.js";
+import { type Phrase, phrase, translate } from "../../web/i18n-helpers.js";
 import type { LoginStep } from "../../web/login-step.js";
 import { renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import { restartWithNotice, takeNotice } from "../../web/session.js";
 import { keepCeremonyChallenge } from "../../web/step-up.js";
 import { passkeyScripts } from "./assets.js";
+import { passkeyPages } from "./pages.js";
 import {
   authenticationResponseSchema,
   challengeLifetimeMs,
@@ -44,32 +46,38 @@ export interface PasskeyRouteDeps {
   twoFactor: TwoFactorService;
 }
 
-/** What the passkey pages and their script say. */
+/**
+ * What the passkey pages and their script say, as Phrases: the JSON answers to the script are
+ * translated in the language of the page that asks (see refuse).
+ */
 export const passkeyWords = {
-  expired: "The passkey prompt was open too long, or its answer was sent already. Please try again.",
-  malformed: "Your browser's answer could not be read. Reload the page and try again.",
-  cancelled: "The passkey prompt was closed or took too long, so nothing happened. Try again when you are ready.",
-  failed: "Something went wrong while using the passkey. Reload the page and try again.",
-  alreadyOnDevice:
-    "This device or security key already holds a passkey for your account. Use another one, or keep the one you have.",
-  invalidName: `Give the passkey a name of 1 to ${passkeyNameMaxLength} characters, such as “Work laptop”.`,
-  refused:
-    "The passkey could not be added. Confirm it with your fingerprint, face, PIN or screen lock when your device asks, and try again.",
-  duplicate: "This passkey is already in use. Add a passkey from another device or security key.",
-  limitReached: `You have ${maxPasskeysPerUser} passkeys, the most an account can have. Remove one in your security settings before adding another.`,
-  registered: "Your passkey was added. Your browser offers it when you log in with a passkey.",
-  wrong: "That passkey was not accepted. Try again with the passkey you added to this account, or choose another method.",
-  locked: "Two-step login for your account is locked for a while after too many wrong answers.",
-} as const;
+  expired: phrase("methods:passkey.errors.expired"),
+  malformed: phrase("methods:passkey.errors.malformed"),
+  cancelled: phrase("methods:passkey.errors.cancelled"),
+  failed: phrase("methods:passkey.errors.failed"),
+  alreadyOnDevice: phrase("methods:passkey.errors.alreadyOnDevice"),
+  invalidName: phrase("methods:passkey.errors.invalidName", { max: passkeyNameMaxLength }),
+  refused: phrase("methods:passkey.errors.refused"),
+  duplicate: phrase("methods:passkey.errors.duplicate"),
+  limitReached: phrase("methods:passkey.errors.limitReached", { max: maxPasskeysPerUser }),
+  registered: phrase(passkeyPages.enrolment!.enrolledNotice),
+  wrong: phrase("methods:passkey.errors.wrong"),
+  locked: phrase("methods:passkey.errors.locked"),
+} satisfies Record<string, Phrase>;
 
-/** The words the script shows for what happens in the browser, as data attributes of its form. */
-const browserWords = {
-  cancelled: passkeyWords.cancelled,
-  failed: passkeyWords.failed,
-  alreadyOnDevice: passkeyWords.alreadyOnDevice,
-};
+/**
+ * The words the script shows for what happens in the browser, in the page's language: the view
+ * renders them as data attributes of its form (browser/passkey.js has no words of its own).
+ */
+function browserWordsFor(req: Request) {
+  return {
+    cancelled: translate(req, passkeyWords.cancelled),
+    failed: translate(req, passkeyWords.failed),
+    alreadyOnDevice: translate(req, passkeyWords.alreadyOnDevice),
+  };
+}
 
-const registrationWords: Record<Exclude<RegistrationResult["status"], "registered">, string> = {
+const registrationWords: Record<Exclude<RegistrationResult["status"], "registered">, Phrase> = {
   invalid_name: passkeyWords.invalidName,
   refused: passkeyWords.refused,
   duplicate: passkeyWords.duplicate,
@@ -77,8 +85,8 @@ const registrationWords: Record<Exclude<RegistrationResult["status"], "registere
 };
 
 // Form fields: bounded strings without control characters (the whole body is 16 kB at most).
-const nameField = z.object({ name: field(200, "Name of the passkey") });
-const answerField = z.object({ response: field(15_000, "Passkey answer") });
+const nameField = z.object({ name: field(200, phrase("methods:passkey.register.nameLabel")) });
+const answerField = z.object({ response: field(15_000, phrase("methods:passkey.answerLabel")) });
 
 /** The browser's answer in the form's `response` field, or null when it is not one. */
 function parseAnswer<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> | null {
@@ -106,7 +114,9 @@ function takeChallenge(req: Request, purpose: ChallengePurpose, now: Date): stri
   return kept.challenge;
 }
 
-function refuse(res: Response, error: string, errorField?: string) {
+/** The answer to the script when something is wrong: the words, in the page's language, and the field. */
+function refuse(req: Request, res: Response, message: Phrase, errorField?: string) {
+  const error = translate(req, message);
   res.status(400).json(errorField ? { error, field: errorField } : { error });
 }
 
@@ -139,7 +149,7 @@ export function passkeyRegistrationRoutes(
   router.get("/", async (req, res) => {
     const existing = await passkeys.listPasskeys(req.user!.id);
     renderPage(res, "methods/passkey/register", {
-      title: "Add a passkey",
+      title: phrase("methods:passkey.register.title"),
       notice: takeNotice(req),
       basePath,
       backPath,
@@ -148,7 +158,7 @@ export function passkeyRegistrationRoutes(
       isFull: existing.length >= maxPasskeysPerUser,
       maxPasskeys: maxPasskeysPerUser,
       nameMaxLength: passkeyNameMaxLength,
-      browserWords,
+      browserWords: browserWordsFor(req),
       scripts: passkeyScripts,
     });
   });
@@ -157,8 +167,8 @@ export function passkeyRegistrationRoutes(
     const user = req.user!;
     // The name is checked before the prompt, so that a mistake in it costs no fingerprint.
     const form = nameField.safeParse(req.body ?? {});
-    if (!form.success || normalisePasskeyName(form.data.name) === null) return refuse(res, passkeyWords.invalidName, "name");
-    if ((await passkeys.listPasskeys(user.id)).length >= maxPasskeysPerUser) return refuse(res, passkeyWords.limitReached);
+    if (!form.success || normalisePasskeyName(form.data.name) === null) return refuse(req, res, passkeyWords.invalidName, "name");
+    if ((await passkeys.listPasskeys(user.id)).length >= maxPasskeysPerUser) return refuse(req, res, passkeyWords.limitReached);
     const { options, challenge } = await passkeys.startRegistration(user);
     keepChallenge(req, "registration", challenge, clock.now());
     res.json({ options });
@@ -167,21 +177,21 @@ export function passkeyRegistrationRoutes(
   router.post("/", async (req, res) => {
     const user = req.user!;
     const challenge = takeChallenge(req, "registration", clock.now());
-    if (!challenge) return refuse(res, passkeyWords.expired);
+    if (!challenge) return refuse(req, res, passkeyWords.expired);
     const form = nameField.safeParse(req.body ?? {});
-    if (!form.success) return refuse(res, passkeyWords.invalidName, "name");
+    if (!form.success) return refuse(req, res, passkeyWords.invalidName, "name");
     const response = parseAnswer(registrationResponseSchema, req.body);
-    if (!response) return refuse(res, passkeyWords.malformed);
+    if (!response) return refuse(req, res, passkeyWords.malformed);
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const result = await passkeys.finishRegistration(
       { userId: user.id, response: response as RegistrationResponseJSON, expectedChallenge: challenge, name: form.data.name },
       requestContext(req),
     );
     if (result.status !== "registered")
-      return refuse(res, registrationWords[result.status], result.status === "invalid_name" ? "name" : undefined);
+      return refuse(req, res, registrationWords[result.status], result.status === "invalid_name" ? "name" : undefined);
     await answerRedirectAsJson(req, res, async () => {
       await onEnrolled?.(req, res);
-      await enrolmentStep.finishEnrolment(req, res, { hadFactor, notice: passkeyWords.registered, isForced });
+      await enrolmentStep.finishEnrolment(req, res, { hadFactor, notice: passkeyWords.registered.key, isForced });
     });
   });
 
@@ -201,11 +211,11 @@ export function passkeyLoginRoutes({ passkeys, clock, twoFactor, loginStep }: Pa
   router.get("/", async (req, res) => {
     if (!(await loginStep.requireEnrolled(req, res, "passkey"))) return;
     renderPage(res, "methods/passkey/login", {
-      title: "Use your passkey",
+      title: phrase("methods:passkey.login.title"),
       notice: takeNotice(req),
       basePath: req.baseUrl,
       otherMethodsPath,
-      browserWords,
+      browserWords: browserWordsFor(req),
       scripts: passkeyScripts,
     });
   });
@@ -219,9 +229,9 @@ export function passkeyLoginRoutes({ passkeys, clock, twoFactor, loginStep }: Pa
 
   router.post("/", async (req, res) => {
     const challenge = takeChallenge(req, "authentication", clock.now());
-    if (!challenge) return refuse(res, passkeyWords.expired);
+    if (!challenge) return refuse(req, res, passkeyWords.expired);
     const response = parseAnswer(authenticationResponseSchema, req.body);
-    if (!response) return refuse(res, passkeyWords.malformed);
+    if (!response) return refuse(req, res, passkeyWords.malformed);
     const result = await twoFactor.verifyLoginResponse(
       {
         userId: req.user!.id,
@@ -233,14 +243,14 @@ export function passkeyLoginRoutes({ passkeys, clock, twoFactor, loginStep }: Pa
       requestContext(req),
     );
     if (result.status === "wrong_code" || result.status === "replayed" || result.status === "malformed")
-      return refuse(res, passkeyWords.wrong);
+      return refuse(req, res, passkeyWords.wrong);
     if (result.status === "locked") {
       // The page the script goes to says so; a locked page cannot be an answer to fetch.
       await restartWithNotice(req, passkeyWords.locked);
       return res.json({ redirect: "/login" });
     }
     await answerRedirectAsJson(req, res, () =>
-      loginStep.answerVerification(req, res, { kind: "passkey", result }, () => refuse(res, passkeyWords.wrong)),
+      loginStep.answerVerification(req, res, { kind: "passkey", result }, () => refuse(req, res, passkeyWords.wrong)),
     );
   });
 
@@ -256,7 +266,7 @@ export function passkeyConfirmRoutes({ passkeys, clock }: PasskeyRouteDeps) {
   const router = Router();
   router.post("/confirm/passkey/options", async (req, res) => {
     const started = await passkeys.startAuthentication(req.user!.id);
-    if (started.status !== "started") return refuse(res, passkeyWords.failed);
+    if (started.status !== "started") return refuse(req, res, passkeyWords.failed);
     keepCeremonyChallenge(req, started.challenge, clock.now().getTime());
     res.json({ options: started.options });
   });

@@ -6,19 +6,20 @@ import { maskPhoneNumber, parsePhoneInput } from "../../services/phone-numbers.j
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { type EnrolmentStep, enrolmentBackLink } from "../../web/enrolment-step.js";
 import { field, parseForm } from "../../web/forms.js";
+import { type Phrase, phrase, wordsOf } from "../../web/i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "../../web/limit-pages.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import { enrolmentBindingOf, takeNotice } from "../../web/session.js";
-import { describePhoneFailure, phonePages } from "./pages.js";
+import { phoneFailureKey, phonePages } from "./pages.js";
 import type { PhoneFactor } from "./phone.js";
 
 const phoneForm = z.object({
-  phone: field(40, "Mobile phone number").trim().min(1, "Enter your mobile phone number."),
+  phone: field(40, phrase("methods:phone.enrolment.numberLabel")).trim().min(1, "methods:phone.enrolment.numberMissing"),
   _csrf: z.string().optional(),
 });
 const codeForm = z.object({
-  code: field(20, "Code").trim().min(1, "Enter the 6-digit code from the SMS."),
+  code: field(20, phrase("twoFactor:code.fieldName")).trim().min(1, "methods:phone.verify.codeMissing"),
   _csrf: z.string().optional(),
 });
 
@@ -43,12 +44,12 @@ export function phoneEnrolmentRoutes(
   const back = enrolmentBackLink(basePath);
   const showLockedOut = (res: Response, until: Date) => renderLockedOut(res, { until, now: clock.now(), back });
 
-  async function showNumberForm(req: Request, res: Response, error: FormError | string | null = null, status = 200, typed = "") {
+  async function showNumberForm(req: Request, res: Response, error: FormError | Phrase | null = null, status = 200, typed = "") {
     renderPage(
       res,
       "methods/phone/enrolment",
       {
-        title: "Your phone for two-step login",
+        title: phrase("methods:phone.enrolment.title"),
         current: await phone.findVerifiedPhone(req.user!.id),
         basePath,
         error,
@@ -65,7 +66,13 @@ export function phoneEnrolmentRoutes(
     renderPage(
       res,
       "methods/phone/verify",
-      { title: "Confirm your phone", masked: maskPhoneNumber(challenge.phone), basePath, error, notice: takeNotice(req) },
+      {
+        title: phrase("methods:phone.verify.title"),
+        masked: maskPhoneNumber(challenge.phone),
+        basePath,
+        error,
+        notice: takeNotice(req),
+      },
       status,
     );
   }
@@ -76,13 +83,13 @@ export function phoneEnrolmentRoutes(
       return renderSendLimited(res, {
         retryAt: result.retryAt,
         now: clock.now(),
-        alternativesHeading: "Set up another method now",
-        alternatives: [{ href: basePath.replace(/\/phone$/, ""), label: "Choose another method" }],
+        alternativesHeading: phrase("methods:phone.enrolment.otherMethodNow"),
+        alternatives: [{ href: basePath.replace(/\/phone$/, ""), label: phrase("twoFactor:links.chooseAnother") }],
         back,
       });
     }
     if (result.status === "locked") return showLockedOut(res, result.until);
-    if (result.status === "failed") return showNumberForm(req, res, describePhoneFailure(result.reason, "sms"), 502);
+    if (result.status === "failed") return showNumberForm(req, res, phrase(phoneFailureKey(result.reason, "sms")), 502);
     res.redirect(303, `${basePath}/verify`);
   }
 
@@ -111,29 +118,20 @@ export function phoneEnrolmentRoutes(
     const hadFactor = await twoFactor.hasSecondFactor(user.id);
     const outcome = await phone.confirmPhoneEnrolment(user.id, parsed.data.code, enrolmentBindingOf(req), requestContext(req));
     if (outcome.status === "malformed")
-      return showCodeForm(req, res, { field: "code", message: phonePages.logins[0]!.malformedMessage }, 400);
+      return showCodeForm(req, res, { field: "code", message: phrase(phonePages.logins[0]!.malformedMessage) }, 400);
     if (outcome.status === "expired") {
-      return showCodeForm(
-        req,
-        res,
-        { field: "code", message: "The code has expired (codes last 5 minutes). Send a new code." },
-        400,
-      );
+      return showCodeForm(req, res, { field: "code", message: phrase("methods:phone.verify.expired") }, 400);
     }
     if (outcome.status === "locked") return showLockedOut(res, outcome.until);
     if (outcome.status !== "enrolled") {
-      return showCodeForm(
-        req,
-        res,
-        { field: "code", message: "That code is not right. Check the newest SMS and try again." },
-        400,
-      );
+      return showCodeForm(req, res, { field: "code", message: phrase("methods:phone.verify.wrong") }, 400);
     }
     if (outcome.previousPhone) {
       // The old number hears about it: if this was not its owner, they know to call the practice.
+      // It goes to the user, in the language of the page they changed it on.
       await phone.sendSecurityNotice(
         outcome.previousPhone,
-        `the phone number for your two-step login was changed to ${maskPhoneNumber(outcome.phone)}. If you did not do this, contact the practice.`,
+        wordsOf(req)("methods:phone.changedWarning", { number: maskPhoneNumber(outcome.phone) }),
       );
     }
     await onEnrolled?.(req, res);

@@ -2,13 +2,14 @@ import { type Request, type Response, Router } from "express";
 import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import { parseForm } from "../../web/forms.js";
+import { type Phrase, phrase } from "../../web/i18n-helpers.js";
 import type { LoginStep } from "../../web/login-step.js";
 import { type FormError, renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
-import { restartWithNotice, takeNotice } from "../../web/session.js";
+import { restartWithNotice, setNotice, takeNotice } from "../../web/session.js";
 import { codeForm } from "../../web/typed-code-pages.js";
-import { formatClock } from "../../web/view-helpers.js";
-import { describePhoneFailure, refusedOnPhoneNotice } from "./pages.js";
+import { formatClock, localeOf } from "../../web/view-helpers.js";
+import { phoneFailureKey, refusedOnPhoneNotice } from "./pages.js";
 import { type PhoneFactor, resendAfterSeconds, type SendResult } from "./phone.js";
 
 export interface PhoneLoginDeps {
@@ -22,7 +23,7 @@ export interface PhoneLoginDeps {
 export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLoginDeps) {
   const router = Router();
 
-  async function renderSmsPage(req: Request, res: Response, error: FormError | string | null = null, status = 200) {
+  async function renderSmsPage(req: Request, res: Response, error: FormError | Phrase | null = null, status = 200) {
     const user = req.user!;
     const challenge = await phone.findLatestChallenge(user.id, req.loginAttempt!.id, "sms");
     const verified = await phone.findVerifiedPhone(user.id);
@@ -33,12 +34,8 @@ export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLogi
       res,
       "methods/phone/sms-login",
       {
-        title: "Code by SMS",
-        error:
-          error ??
-          (undelivered
-            ? "Your phone company reports that the SMS could not be delivered. You can ask for a phone call instead."
-            : null),
+        title: phrase("methods:phone.smsLogin.title"),
+        error: error ?? (undelivered ? phrase("methods:phone.smsLogin.undelivered") : null),
         notice: takeNotice(req),
         masked: verified?.masked ?? "",
         hasCode: challenge !== null && challenge.status === "pending" && challenge.expiresAt > now,
@@ -60,14 +57,18 @@ export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLogi
       return renderSmsPage(
         req,
         res,
-        `${describePhoneFailure(result.reason, "sms")} You can also use a phone call, or another method.`,
+        phrase("methods:phone.smsLogin.sendFailed", { reason: phrase(phoneFailureKey(result.reason, "sms")) }),
         502,
       );
-    if (result.status === "too_soon") req.session.notice = "A new code can be sent 30 seconds after the previous one.";
+    if (result.status === "too_soon") setNotice(req, "methods:phone.smsLogin.tooSoon");
     // A new code must say that it went out, and that the one before no longer works.
     if (result.status === "sent" && isResend) {
-      const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked ?? "your phone";
-      req.session.notice = `We sent a new code to ${masked} at ${formatClock(result.challenge.createdAt)}. Only the newest code works.`;
+      const masked = (await phone.findVerifiedPhone(req.user!.id))?.masked;
+      setNotice(req, "methods:phone.smsLogin.resent", {
+        number: masked ?? phrase("methods:phone.smsLogin.yourPhone"),
+        // The time as this page's language writes it; the notice is shown on the next page.
+        time: formatClock(result.challenge.createdAt, localeOf(req)),
+      });
     }
     res.redirect(303, "/login/2fa/sms");
   });
@@ -90,17 +91,8 @@ export function smsLoginRoutes({ twoFactor, phone, clock, loginStep }: PhoneLogi
   return router;
 }
 
-// What the call page says for each way a call can end without approval.
-const callEndings: Record<string, string> = {
-  "wrong-key": "A key other than 1 was pressed, so the login was not confirmed.",
-  "no-answer": "The call was not answered.",
-  busy: "The line was busy.",
-  failed: "The call could not be made.",
-  "hung-up": "The call ended before a key was pressed.",
-  expired: "There was no answer within 2 minutes.",
-  replaced: "A newer call replaced this one.",
-  locked: "Two-step login for your account is locked after too many wrong codes, so pressing 1 did not confirm the login.",
-};
+// What the call page says for each way a call can end without approval (the keys of its words).
+const callEndings = new Set(["wrong-key", "no-answer", "busy", "failed", "hung-up", "expired", "replaced", "locked"]);
 
 /** /login/2fa/call: a call to the user's phone; pressing 1 approves the login. */
 export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
@@ -127,7 +119,7 @@ export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
     if (result.status === "locked") return loginStep.showLoginLocked(res, result.until);
     if (result.status === "rate_limited") return loginStep.showSendLimited(req, res, result.retryAt);
     if (result.status === "failed") {
-      req.session.notice = describePhoneFailure(result.reason, "call");
+      setNotice(req, phoneFailureKey(result.reason, "call"));
       return res.redirect(303, "/login/2fa");
     }
     res.redirect(303, "/login/2fa/call");
@@ -138,12 +130,11 @@ export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
     const state = await findCallState(req);
     const verified = await phone.findVerifiedPhone(req.user!.id);
     renderPage(res, "methods/phone/call-login", {
-      title: "Confirm by phone call",
+      title: phrase("methods:phone.callLogin.title"),
       notice: takeNotice(req),
       state,
       masked: verified?.masked ?? "",
-      ending: callEndings[state] ?? null,
-      deniedMessage: refusedOnPhoneNotice,
+      ending: callEndings.has(state) ? `methods:phone.callLogin.endings.${state}` : null,
       scripts: state === "calling" ? ["/public/js/call-wait.js"] : [],
     });
   });
@@ -156,12 +147,11 @@ export function callLoginRoutes({ phone, clock, loginStep }: PhoneLoginDeps) {
     const state = await findCallState(req);
     if (state === "approved") return loginStep.finishLogin(req, res, "call");
     if (state === "denied") {
-      await restartWithNotice(req, refusedOnPhoneNotice);
+      await restartWithNotice(req, phrase(refusedOnPhoneNotice));
       return res.redirect(303, "/login");
     }
     if (state === "calling") {
-      req.session.notice =
-        "No 1 has been received from your phone yet. Answer the call and press 1: this page moves on by itself once you did.";
+      setNotice(req, "methods:phone.callLogin.notYet");
     }
     res.redirect(303, "/login/2fa/call");
   });

@@ -4,6 +4,7 @@ import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
 import type { User } from "../../services/users.js";
 import { describeBackupSuggestion } from "../../web/backup-suggestion.js";
+import { type Phrase, phrase } from "../../web/i18n-helpers.js";
 import { requireRecentAuthentication } from "../../web/middleware/guards.js";
 import { renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
@@ -33,14 +34,14 @@ export function recoveryAccountRoutes({
   // Where a login with a recovery code lands: how many are left, and a nudge when few are.
   router.get("/recovery-code-used", async (req, res) => {
     renderPage(res, "methods/recovery/used", {
-      title: "Recovery code used",
+      title: phrase("methods:recovery.used.title"),
       remaining: await recoveryCodes.countRemainingCodes(req.user!.id),
     });
   });
 
   router.get("/recovery-codes", async (req, res) => {
     renderPage(res, "methods/recovery/codes", {
-      title: "Recovery codes",
+      title: phrase("methods:recovery.codes.title"),
       remaining: await recoveryCodes.countRemainingCodes(req.user!.id),
       hasSecondFactor: await twoFactor.hasSecondFactor(req.user!.id),
     });
@@ -56,7 +57,7 @@ export function recoveryAccountRoutes({
   router.post("/recovery-codes", requireRecentAuthentication(clock, "/account/recovery-codes"), regenerateCodes);
   resumableActions.add({
     matches: (path) => path === "/account/recovery-codes",
-    words: () => "create a new set of recovery codes",
+    words: () => "methods:recovery.newSetAction",
     run: regenerateCodes,
   });
 
@@ -72,14 +73,16 @@ export function recoveryAccountRoutes({
   router.post("/recovery-codes/saved", async (req, res) => {
     const continueTo = req.session.newRecoveryCodes?.continueTo ?? "/account/security";
     delete req.session.newRecoveryCodes;
-    req.session.notice = `Two-step login is on. Keep your recovery codes somewhere safe.${await suggestSecondMethod(req.user!)}`;
+    req.session.notice = await describeSavedNotice(req.user!);
     res.redirect(303, continueTo);
   });
 
-  /** After the first method, a second one as a back-up (the security page offers it too). */
-  async function suggestSecondMethod(user: User): Promise<string> {
+  /** Two-step login is on; after the first method, a second one as a back-up (the security page offers it too). */
+  async function describeSavedNotice(user: User): Promise<Phrase> {
     const suggestion = describeBackupSuggestion(await twoFactor.listEnrolledKinds(user.id));
-    return suggestion ? ` ${suggestion.words} in your security settings, ${suggestion.why}` : "";
+    return suggestion
+      ? phrase("methods:recovery.savedNoticeWithBackup", { words: phrase(suggestion.words), why: phrase(suggestion.why) })
+      : phrase("methods:recovery.savedNotice");
   }
 
   return router;

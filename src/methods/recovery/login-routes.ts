@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
+import { phrase } from "../../web/i18n-helpers.js";
 import type { LoginStep } from "../../web/login-step.js";
 import { typedCodeLoginHandlers } from "../../web/typed-code-pages.js";
 
@@ -8,7 +9,7 @@ export function recoveryLoginRoutes(deps: { twoFactor: TwoFactorService; loginSt
   const { showForm, answer } = typedCodeLoginHandlers(deps, {
     kind: "recovery",
     view: "methods/recovery/login",
-    title: "Recovery code",
+    title: phrase("methods:recovery.login.title"),
   });
   const router = Router();
   router.get("/", showForm);

@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import type { Config } from "../../config.js";
 import { decryptSecret, encryptSecret } from "../../services/secret-box.js";
 import type { User } from "../../services/users.js";
+import { phrase, wordsOf } from "../../web/i18n-helpers.js";
 import { renderPage } from "../../web/render.js";
 
 // A new set of recovery codes is shown by a GET (post/redirect/get) until the user says they saved it.
@@ -15,9 +16,10 @@ export function hasUnsavedRecoveryCodes(req: Request): boolean {
 }
 
 export function renderNewRecoveryCodes(res: Response, user: User, codes: string[], portalName: string, status = 200) {
+  const t = wordsOf(res.req);
   const text = [
-    `${portalName} recovery codes for ${user.email}`,
-    "Each code works once, instead of your phone or app. Keep them somewhere safe.",
+    t("methods:recovery.newCodes.fileHeading", { portalName, email: user.email }),
+    t("methods:recovery.newCodes.fileNote"),
     "",
     ...codes,
     "",
@@ -25,7 +27,7 @@ export function renderNewRecoveryCodes(res: Response, user: User, codes: string[
   renderPage(
     res,
     "methods/recovery/codes-new",
-    { title: "Your recovery codes", codes, downloadText: text, scripts: ["/public/js/recovery-codes.js"] },
+    { title: phrase("methods:recovery.newCodes.title"), codes, downloadText: text, scripts: ["/public/js/recovery-codes.js"] },
     status,
   );
 }

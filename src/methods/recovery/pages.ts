@@ -2,18 +2,22 @@ import type { FactorPages } from "../pages.js";
 
 export const recoveryPages: FactorPages = {
   id: "recovery",
-  name: "Recovery codes",
+  name: "methods:recovery.name",
   hint: null,
-  describe: (summary, _format, hasSecondFactor) =>
-    hasSecondFactor ? `${summary?.remaining ?? 0} left` : "Created when you turn on two-step login",
+  describe: (summary, format, hasSecondFactor) =>
+    hasSecondFactor
+      ? format.t("methods:recovery.left", { count: summary?.remaining ?? 0 })
+      : format.t("methods:recovery.beforeFirst"),
   enrolment: null,
   removal: null,
   manage: (_summary, hasSecondFactor) =>
-    hasSecondFactor ? { href: "/account/recovery-codes", label: "Create new codes", object: "recovery codes" } : null,
+    hasSecondFactor
+      ? { href: "/account/recovery-codes", label: "methods:recovery.manage", object: "methods:recovery.manageObject" }
+      : null,
   logins: [
     {
       kind: "recovery",
-      label: "Use a recovery code",
+      label: "methods:recovery.label",
       path: "/login/2fa/recovery",
       start: { href: "/login/2fa/recovery", method: "get" },
       waitsForApproval: false,
@@ -25,18 +29,18 @@ export const recoveryPages: FactorPages = {
       scripts: [],
       sendWords: null,
       codeFormat: "text",
-      eventName: "a recovery code",
-      malformedMessage: "Enter a recovery code as it is written: 15 letters and digits, such as 7kq2m-xw9ad-h3fne.",
-      replayedMessage: "This recovery code was already used. Each code works once.",
+      eventName: "methods:recovery.eventName",
+      malformedMessage: "methods:recovery.malformed",
+      replayedMessage: "methods:recovery.replayed",
       wrongCodeHint: "",
-      confirm: { option: "A recovery code", offer: "a recovery code", wrongCodeHint: "" },
+      confirm: { option: "methods:recovery.confirmOption", offer: "methods:recovery.confirmOffer", wrongCodeHint: "" },
     },
   ],
   events: {
-    enrolmentStarted: "Started creating recovery codes",
-    enrolled: () => "Recovery codes created",
-    removed: "Recovery codes removed",
+    enrolmentStarted: "methods:recovery.events.started",
+    enrolled: () => ({ key: "methods:recovery.events.enrolled" }),
+    removed: "methods:recovery.events.removed",
   },
   resetNotice: () => null,
-  adminFact: (summary) => `${summary?.remaining ?? 0} left`,
+  adminFact: (summary, format) => format.t("methods:recovery.left", { count: summary?.remaining ?? 0 }),
 };

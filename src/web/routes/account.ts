@@ -10,6 +10,7 @@ import { isSecondFactorRequired } from "../../services/policy.js";
 import { describeBackupSuggestion } from "../backup-suggestion.js";
 import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
+import { wordsOf } from "../i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { describePasswordChangeRefusal } from "../password-words.js";
@@ -85,7 +86,7 @@ export function accountRoutes(deps: AccountDeps) {
     const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
     const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
     const canRemove = (summary: FactorSummary) => canRemoveLastFactor || summary.items.length > 1;
-    const format = { dateTime: res.locals.formatDateTime as (date: Date) => string };
+    const format = { t: wordsOf(req), dateTime: res.locals.formatDateTime as (date: Date) => string };
     const backupSuggestion = describeBackupSuggestion(kinds);
     renderPage(res, "account/security", {
       title: "Security settings",
@@ -118,7 +119,7 @@ export function accountRoutes(deps: AccountDeps) {
       remembered: rememberedBrowserSteps.describeForSecurityPage(req, user, overview.rememberedBrowsers),
       events: overview.events.map((event) => ({
         at: event.occurredAt,
-        what: describeSecurityEvent(event),
+        what: describeSecurityEvent(event, wordsOf(req)),
         ip: formatIp(event.ip),
         browser: describeBrowser(event.userAgent),
       })),

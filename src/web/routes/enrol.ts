@@ -3,6 +3,7 @@ import type { MethodRouteDeps } from "../../methods/routes.js";
 import type { LoginService } from "../../services/login.js";
 import type { SessionService } from "../../services/sessions.js";
 import { enrolmentChoices } from "../enrolment-choices.js";
+import { phrase } from "../i18n-helpers.js";
 import { renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
 import { startUserSession } from "../session.js";
@@ -15,7 +16,10 @@ import { startUserSession } from "../session.js";
 export function enrolRoutes(_deps: MethodRouteDeps) {
   const router = Router();
   router.get("/", (req, res) => {
-    renderPage(res, "two-factor/enrol", { title: "Set up two-step login", ...enrolmentChoices(req.user!.role, "/enrol") });
+    renderPage(res, "two-factor/enrol", {
+      title: phrase("twoFactor:enrol.title"),
+      ...enrolmentChoices(req.user!.role, "/enrol"),
+    });
   });
   return router;
 }

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { choicesOf } from "../../methods/page-list.js";
 import type { MethodRouteDeps } from "../../methods/routes.js";
+import { phrase } from "../i18n-helpers.js";
 import { renderPage } from "../render.js";
 import { takeNotice } from "../session.js";
 
@@ -19,7 +20,7 @@ export function twoFactorLoginRoutes(deps: MethodRouteDeps) {
     const buttons = choices.filter((choice) => !choice.isFallback);
     const lastUsed = await twoFactor.findLastUsedKind(user.id);
     renderPage(res, "two-factor/choose", {
-      title: "Second step",
+      title: phrase("twoFactor:choose.title"),
       choices: buttons,
       fallbacks: choices.filter((choice) => choice.isFallback),
       // The method used last, or the only one, is the suggested button.
