@@ -75,7 +75,7 @@ export function describeAdminRefusal(
 /** A plain account of a reset, for the admin page and the command line. */
 export function describeSecondFactorReset(reset: SecondFactorReset, t: Translate = englishWords()): string {
   const removed = [
-    ...reset.removedMethods.map((kind) => describeMethod(kind, t)),
+    ...describeRemovedMethods(reset.removedMethods, t),
     ...(reset.recoveryCodesRemoved > 0 ? [t("admin:resetDone.recoveryCodes", { count: reset.recoveryCodesRemoved })] : []),
   ];
   const parts = [
@@ -112,10 +112,16 @@ export function labelMethod(kind: string, t: Translate = englishWords()): string
   return choice ? t(choice.label) : kind;
 }
 
-/** A method as a sentence names it: "the authenticator app", "an SMS code". */
-export function describeMethod(kind: string, t: Translate = englishWords()): string {
-  const choice = findLoginChoice(kind);
-  return choice ? t(choice.eventName) : kind;
+/**
+ * The factors a reset removed, named as the reset's question names them: "the authenticator app",
+ * "the mobile phone" (once, for its SMS and its calls).
+ */
+function describeRemovedMethods(kinds: readonly string[], t: Translate): string[] {
+  const factors = [...new Set(kinds.map((kind) => findFactorPages(kind) ?? kind))];
+  return factors.map((factor) => {
+    if (typeof factor === "string") return factor;
+    return t(factor.removal?.object ?? factor.name);
+  });
 }
 
 /** A line of the user's page about one of their factors: "Authenticator app: set up 3 Mar 2026, 10:00". */

@@ -162,6 +162,14 @@ describe("the admin pages in Dutch", () => {
     assert.match(page.text, /<caption class="visually-hidden">Patiënten van Joost Bakker<\/caption>/);
     assert.match(page.text, /<label for="patient">Patiënt koppelen \(e-mailadres of gebruikersnummer\)<\/label>/);
     assert.match(page.text, /Als arts moet de gebruiker bij de volgende keer inloggen een nieuwe manier instellen\./);
+    const events = parse(page.text)
+      .querySelectorAll("table")
+      .find((table) => table.querySelector("caption")?.text === "Recente beveiligingsgebeurtenissen van Joost Bakker");
+    assert.match(
+      events?.text.replace(/\s+/g, " ") ?? "",
+      /Gemeld: niet ikzelf Inlog geweigerd via de telefoon \(op 9 gedrukt\)/,
+      "the events in words, flagged",
+    );
   });
 
   test("an action's notice and a refusal are in Dutch", async () => {
