@@ -1,120 +1,108 @@
 import { englishWords, type Translate } from "../i18n.js";
 import { findFactorPages, findLoginChoice } from "../methods/page-list.js";
 import type { AdminRefusal, AdminSuccess, FactorFact, SecondFactorReset } from "../services/admin/index.js";
-import type { CreateUserResult, User } from "../services/users.js";
+import type { CreateUserResult } from "../services/users.js";
 import { describePasswordProblem } from "./password-words.js";
 
-// The sentences of the administration, from the outcomes its services return. The command line
-// (src/cli.ts) uses the same words.
+// The sentences of the administration, from the outcomes its services return, in the words of
+// locales/<language>/admin.json. The admin pages pass the page's words (wordsOf(req)); the command
+// line (src/cli.ts) is an operator's tool and keeps the English default.
 
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
+const roleOf = (role: string, t: Translate) => t(`common:roles.${role}`);
 
 /** What an admin action did, for the notice at the top of the user's page. */
-export function describeAdminOutcome(success: AdminSuccess): string {
+export function describeAdminOutcome(success: AdminSuccess, t: Translate = englishWords()): string {
   switch (success.outcome) {
     case "role_changed": {
-      const parts = [`The role changed from ${success.from} to ${success.to}.`];
-      if (success.sessionsEnded > 0) parts.push(`${plural(success.sessionsEnded, "active session")} ended.`);
-      if (success.linksRemoved > 0) {
-        parts.push(
-          `${plural(success.linksRemoved, "doctor–patient link")} ${success.linksRemoved === 1 ? "was" : "were"} removed.`,
-        );
-      }
-      if (success.mustEnrol) parts.push("They will set up two-step login at their next login.");
+      const parts = [t("admin:outcomes.roleChanged", { from: roleOf(success.from, t), to: roleOf(success.to, t) })];
+      if (success.sessionsEnded > 0) parts.push(t("admin:outcomes.sessionsEnded", { count: success.sessionsEnded }));
+      if (success.linksRemoved > 0) parts.push(t("admin:outcomes.linksRemoved", { count: success.linksRemoved }));
+      if (success.mustEnrol) parts.push(t("admin:outcomes.mustEnrol"));
       return parts.join(" ");
     }
     case "role_unchanged":
-      return `The role was already ${success.role}; nothing changed.`;
+      return t("admin:outcomes.roleUnchanged", { role: roleOf(success.role, t) });
     case "disabled":
-      return `The account is disabled; ${plural(success.sessionsEnded, "active session")} ended.`;
+      return t("admin:outcomes.disabled", { count: success.sessionsEnded });
     case "already_disabled":
-      return "The account was already disabled.";
+      return t("admin:outcomes.alreadyDisabled");
     case "enabled":
-      return "The account is enabled again.";
+      return t("admin:outcomes.enabled");
     case "not_disabled":
-      return "The account was not disabled.";
+      return t("admin:outcomes.notDisabled");
     case "unlocked":
-      return "The account is unlocked: the user can log in and use their second factor again.";
+      return t("admin:outcomes.unlocked");
     case "patient_assigned":
-      return `${success.patientName} is now a patient of ${success.doctorName}.`;
+      return t("admin:outcomes.patientAssigned", { patient: success.patientName, doctor: success.doctorName });
     case "patient_already_assigned":
-      return `${success.patientName} was already a patient of ${success.doctorName}.`;
+      return t("admin:outcomes.patientAlreadyAssigned", { patient: success.patientName, doctor: success.doctorName });
     case "patient_unassigned":
-      return "The patient is no longer linked to the doctor.";
+      return t("admin:outcomes.patientUnassigned");
     case "second_factor_reset":
-      return describeSecondFactorReset(success.reset);
+      return describeSecondFactorReset(success.reset, t);
   }
 }
 
 /** Why an admin action did nothing, with the HTTP status the refusal gets. */
-export function describeAdminRefusal(refusal: AdminRefusal): { status: 400 | 403 | 404; message: string } {
+export function describeAdminRefusal(
+  refusal: AdminRefusal,
+  t: Translate = englishWords(),
+): { status: 400 | 403 | 404; message: string } {
   switch (refusal.reason) {
     case "user_not_found":
-      return { status: 404, message: "There is no user with that number." };
+      return { status: 404, message: t("admin:refusals.userNotFound") };
     case "own_role":
-      return { status: 403, message: "You cannot change your own role. Ask another admin to do it." };
+      return { status: 403, message: t("admin:refusals.ownRole") };
     case "own_account_disabled":
-      return { status: 403, message: "You cannot disable your own account." };
+      return { status: 403, message: t("admin:refusals.ownAccountDisabled") };
     case "own_second_factor":
-      return {
-        status: 403,
-        message: "You cannot reset your own second factor. Ask another admin, or manage your methods in your security settings.",
-      };
+      return { status: 403, message: t("admin:refusals.ownSecondFactor") };
     case "not_a_doctor":
-      return { status: 400, message: `${refusal.name} is not a doctor.` };
+      return { status: 400, message: t("admin:refusals.notADoctor", { name: refusal.name }) };
     case "not_a_patient":
-      return { status: 400, message: `${refusal.name} is not a patient.` };
+      return { status: 400, message: t("admin:refusals.notAPatient", { name: refusal.name }) };
     case "not_linked":
-      return { status: 404, message: "That patient is not linked to that doctor." };
+      return { status: 404, message: t("admin:refusals.notLinked") };
     case "reset_reason_missing":
-      return { status: 400, message: "Give the reason for the reset (for example: lost phone, new phone)." };
+      return { status: 400, message: t("admin:refusals.resetReasonMissing") };
     case "reset_reason_too_long":
-      return { status: 400, message: `The reason is too long: at most ${refusal.maxLength} characters.` };
+      return { status: 400, message: t("admin:refusals.resetReasonTooLong", { max: refusal.maxLength }) };
     case "too_many_events":
-      return {
-        status: 400,
-        message: `More than ${refusal.limit.toLocaleString("en-GB")} events match. Choose a shorter date range or another filter.`,
-      };
+      return { status: 400, message: t("admin:refusals.tooManyEvents", { limit: refusal.limit }) };
   }
 }
 
 /** A plain account of a reset, for the admin page and the command line. */
-export function describeSecondFactorReset(reset: SecondFactorReset): string {
+export function describeSecondFactorReset(reset: SecondFactorReset, t: Translate = englishWords()): string {
   const removed = [
-    ...reset.removedMethods.map((kind) => describeMethod(kind)),
-    ...(reset.recoveryCodesRemoved > 0 ? [plural(reset.recoveryCodesRemoved, "recovery code")] : []),
+    ...describeRemovedMethods(reset.removedMethods, t),
+    ...(reset.recoveryCodesRemoved > 0 ? [t("admin:resetDone.recoveryCodes", { count: reset.recoveryCodesRemoved })] : []),
   ];
   const parts = [
-    `Two-step login of ${reset.user.name} (${reset.user.email}) was reset.`,
-    removed.length ? `Removed: ${removed.join(", ")}.` : "They had no methods or recovery codes.",
-    `${plural(reset.sessionsEnded, "active session")} ended.`,
+    t("admin:resetDone.done", { name: reset.user.name, email: reset.user.email }),
+    removed.length ? t("admin:resetDone.removed", { list: removed.join(", ") }) : t("admin:resetDone.nothingRemoved"),
+    t("admin:outcomes.sessionsEnded", { count: reset.sessionsEnded }),
   ];
-  if (reset.phoneWarnings.sent > 0) parts.push("The old phone number was warned by SMS.");
-  if (reset.phoneWarnings.failed > 0) parts.push("Warning the old phone number failed.");
-  parts.push(
-    reset.mustEnrolAgain
-      ? "They must set up a new method at their next login."
-      : "They can log in with their password and set up a new method if they want.",
-  );
+  if (reset.phoneWarnings.sent > 0) parts.push(t("admin:resetDone.phoneWarned"));
+  if (reset.phoneWarnings.failed > 0) parts.push(t("admin:resetDone.phoneWarningFailed"));
+  parts.push(t(reset.mustEnrolAgain ? "admin:resetDone.mustEnrolAgain" : "admin:resetDone.mayEnrolAgain"));
   return parts.join(" ");
 }
 
-export function describeUserCreated(user: Pick<User, "name">): string {
-  return `The account of ${user.name} was created. At their first login they must choose a new password.`;
-}
-
 /** Why an account was not created, and the field of the new-user form it is about. */
-export function describeCreateUserRefusal(refusal: Exclude<CreateUserResult, { ok: true }>): {
+export function describeCreateUserRefusal(
+  refusal: Exclude<CreateUserResult, { ok: true }>,
+  t: Translate = englishWords(),
+): {
   field: "password" | "email";
   message: string;
 } {
   switch (refusal.reason) {
     case "weak_password":
+      // The password's words (web/password-words.ts) are still English only.
       return { field: "password", message: describePasswordProblem(refusal.problem, "their") };
     case "email_taken":
-      return { field: "email", message: "An account with this email address already exists." };
+      return { field: "email", message: t("admin:refusals.emailTaken") };
   }
 }
 
@@ -124,10 +112,16 @@ export function labelMethod(kind: string, t: Translate = englishWords()): string
   return choice ? t(choice.label) : kind;
 }
 
-/** A method as a sentence names it: "the authenticator app", "an SMS code". */
-export function describeMethod(kind: string, t: Translate = englishWords()): string {
-  const choice = findLoginChoice(kind);
-  return choice ? t(choice.eventName) : kind;
+/**
+ * The factors a reset removed, named as the reset's question names them: "the authenticator app",
+ * "the mobile phone" (once, for its SMS and its calls).
+ */
+function describeRemovedMethods(kinds: readonly string[], t: Translate): string[] {
+  const factors = [...new Set(kinds.map((kind) => findFactorPages(kind) ?? kind))];
+  return factors.map((factor) => {
+    if (typeof factor === "string") return factor;
+    return t(factor.removal?.object ?? factor.name);
+  });
 }
 
 /** A line of the user's page about one of their factors: "Authenticator app: set up 3 Mar 2026, 10:00". */

@@ -17,11 +17,6 @@ const viewsStillInEnglish = [
   "account/choose-method.ejs",
   "account/confirm.ejs",
   "account/security.ejs",
-  "admin/audit.ejs",
-  "admin/reset-confirm.ejs",
-  "admin/user-new.ejs",
-  "admin/user.ejs",
-  "admin/users.ejs",
 ];
 
 function viewFiles(dir = viewsDir): string[] {

@@ -20,14 +20,14 @@ import {
   describeFactorFact,
   describeRemovedFactors,
   describeResetNotices,
-  describeUserCreated,
   labelMethod,
 } from "../admin-words.js";
 import { dateField, field, parseForm } from "../forms.js";
+import { phrase, wordsOf } from "../i18n-helpers.js";
 import { requireRecentAuthentication } from "../middleware/guards.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
-import { takeNotice } from "../session.js";
+import { setNotice, takeNotice } from "../session.js";
 
 declare global {
   namespace Express {
@@ -39,55 +39,57 @@ declare global {
 }
 
 const roleValues = ["patient", "doctor", "admin"] as const satisfies readonly Role[];
-const roleField = z.enum(roleValues, { error: "Choose a role: patient, doctor or admin." });
-const pageField = field(6, "Page").regex(/^\d+$/, "The page number is not a number.");
+// The forms' messages and labels are catalogue keys (locales/<language>/admin.json), worded when
+// the page is rendered, in its language.
+const roleField = z.enum(roleValues, { error: "admin:errors.chooseRole" });
+const pageField = field(6, phrase("admin:labels.page")).regex(/^\d+$/, "admin:errors.pageNotNumber");
 
 const userFiltersQuery = z.object({
-  q: field(200, "Name or email contains").optional(),
-  role: z.enum(["", ...roleValues], { error: "Unknown role." }).optional(),
-  twofactor: z.enum(["", "on", "off"], { error: "Two-step login is on or off." }).optional(),
-  locked: z.enum(["", "yes", "no"], { error: "Locked is yes or no." }).optional(),
-  disabled: z.enum(["", "yes", "no"], { error: "Disabled is yes or no." }).optional(),
+  q: field(200, phrase("admin:labels.search")).optional(),
+  role: z.enum(["", ...roleValues], { error: "admin:errors.unknownRole" }).optional(),
+  twofactor: z.enum(["", "on", "off"], { error: "admin:errors.twoFactorOnOff" }).optional(),
+  locked: z.enum(["", "yes", "no"], { error: "admin:errors.lockedYesNo" }).optional(),
+  disabled: z.enum(["", "yes", "no"], { error: "admin:errors.disabledYesNo" }).optional(),
   page: pageField.optional(),
 });
 
 const auditFiltersQuery = z
   .object({
-    user: field(254, "User").trim().optional(),
-    type: field(100, "Event").trim().optional(),
-    from: dateField("From (date)").optional(),
-    to: dateField("To (date, included)").optional(),
+    user: field(254, phrase("admin:labels.auditUser")).trim().optional(),
+    type: field(100, phrase("admin:labels.event")).trim().optional(),
+    from: dateField(phrase("admin:labels.from")).optional(),
+    to: dateField(phrase("admin:labels.to")).optional(),
     page: pageField.optional(),
   })
-  .refine((query) => !query.from || !query.to || query.from <= query.to, { error: "The start date is after the end date." });
+  .refine((query) => !query.from || !query.to || query.from <= query.to, { error: "admin:errors.startAfterEnd" });
 
 const csrfField = { _csrf: z.string().optional() };
 
 const newUserForm = z.object({
-  name: field(200, "Name").trim().min(1, "Enter the person's name."),
-  email: field(254, "Email address")
+  name: field(200, phrase("admin:labels.name")).trim().min(1, "admin:errors.nameMissing"),
+  email: field(254, phrase("admin:labels.email"))
     .trim()
-    .min(1, "Enter their email address.")
-    .pipe(z.email({ error: "Enter a valid email address, like name@example.com." })),
+    .min(1, "admin:errors.emailMissing")
+    .pipe(z.email({ error: "forms:errors.emailInvalid" })),
   role: roleField,
-  password: field(1024, "First password").min(1, "Enter a first password."),
-  passwordRepeat: field(1024, "Repeat the first password"),
+  password: field(1024, phrase("admin:labels.firstPassword")).min(1, "admin:errors.passwordMissing"),
+  passwordRepeat: field(1024, phrase("admin:labels.repeatPassword")),
   ...csrfField,
 });
 
 const roleForm = z.object({ role: roleField, ...csrfField });
 const resetForm = z.object({
-  reason: field(maxResetReasonLength, "Reason", { multiline: true })
+  reason: field(maxResetReasonLength, phrase("admin:labels.reason"), { multiline: true })
     .trim()
-    .min(1, "Give the reason for the reset (for example: lost phone, new phone)."),
+    .min(1, "admin:refusals.resetReasonMissing"),
   ...csrfField,
 });
 const patientForm = z.object({
-  patient: field(254, "Assign a patient").trim().min(1, "Enter the patient's email address or number."),
+  patient: field(254, phrase("admin:labels.assignPatient")).trim().min(1, "admin:errors.patientMissing"),
   ...csrfField,
 });
 const doctorForm = z.object({
-  doctor: field(254, "Assign a doctor").trim().min(1, "Enter the doctor's email address or number."),
+  doctor: field(254, phrase("admin:labels.assignDoctor")).trim().min(1, "admin:errors.doctorMissing"),
   ...csrfField,
 });
 
@@ -107,7 +109,12 @@ function pageLinks(base: string, values: Record<string, string | undefined>, pag
   };
 }
 
-const noSuchUser = "There is no user with that number.";
+const noSuchUser = phrase("admin:refusals.userNotFound");
+const noSuchAccount = phrase("admin:errors.noSuchAccount");
+
+const usersTitle = phrase("admin:titles.users");
+const newUserTitle = phrase("admin:titles.newUser");
+const auditTitle = phrase("admin:titles.audit");
 
 function parseUserId(value: unknown): number {
   const id = typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
@@ -122,8 +129,8 @@ function targetOf(req: Request): User {
 }
 
 /** A refusal as the error page shows it: the user is gone, or the admin may not do this to them. */
-function refusalError(refusal: AdminRefusal): HttpError {
-  const { status, message } = describeAdminRefusal(refusal);
+function refusalError(req: Request, refusal: AdminRefusal): HttpError {
+  const { status, message } = describeAdminRefusal(refusal, wordsOf(req));
   return status === 404 ? new NotFoundError(message) : new HttpError(status, message);
 }
 
@@ -169,6 +176,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       {
         title: user.name,
         details,
+        // The views pass their `t`: the factors' words in the page's language.
         describeFactorFact,
         labelMethod,
         isSelf: req.user!.id === user.id,
@@ -188,11 +196,12 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
    */
   async function finishAction(req: Request, res: Response, result: AdminActionResult, field: string | null = null) {
     if (result.ok) {
-      req.session.notice = describeAdminOutcome(result);
+      // Worded now, in the admin's language: the page it is shown on is the next one they see.
+      req.session.notice = describeAdminOutcome(result, wordsOf(req));
       return res.redirect(303, `/admin/users/${targetOf(req).id}`);
     }
-    const { status, message } = describeAdminRefusal(result);
-    if (status !== 400) throw refusalError(result);
+    const { status, message } = describeAdminRefusal(result, wordsOf(req));
+    if (status !== 400) throw refusalError(req, result);
     return renderUserPage(req, res, { error: { field, message }, status });
   }
 
@@ -207,10 +216,10 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       res,
       "admin/reset-confirm",
       {
-        title: `Reset two-step login for ${details.user.name}?`,
+        title: phrase("admin:titles.reset", { name: details.user.name }),
         details,
-        removedFactors: describeRemovedFactors(details.factors),
-        resetNotices: describeResetNotices(details.factors),
+        removedFactors: describeRemovedFactors(details.factors, wordsOf(req)),
+        resetNotices: describeResetNotices(details.factors, wordsOf(req)),
         reason: extra.reason ?? "",
         maxResetReasonLength,
         error: extra.error ?? null,
@@ -220,7 +229,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   }
 
   router.get("/", (req, res) => {
-    renderPage(res, "home/admin", { title: "Administration", notice: takeNotice(req) });
+    renderPage(res, "home/admin", { title: phrase("home:admin.title"), notice: takeNotice(req) });
   });
 
   router.get("/users", async (req, res) => {
@@ -229,14 +238,14 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       return renderPage(
         res,
         "admin/users",
-        { title: "Users", filters: {}, roles: roleValues, result: null, error: parsed.formError, notice: null },
+        { title: usersTitle, filters: {}, roles: roleValues, result: null, error: parsed.formError, notice: null },
         400,
       );
     }
     const result = await admin.listUsers(toUserFilters(parsed.data), Number(parsed.data.page ?? 1));
     const { page: _page, ...filters } = parsed.data;
     renderPage(res, "admin/users", {
-      title: "Users",
+      title: usersTitle,
       filters,
       roles: roleValues,
       result,
@@ -248,7 +257,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   });
 
   router.get("/users/new", (_req, res) => {
-    renderPage(res, "admin/user-new", { title: "New user", values: { role: "patient" }, roles: roleValues, error: null });
+    renderPage(res, "admin/user-new", { title: newUserTitle, values: { role: "patient" }, roles: roleValues, error: null });
   });
 
   router.post("/users/new", async (req, res) => {
@@ -258,15 +267,14 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
       role: typeof req.body?.role === "string" ? req.body.role : "patient",
     };
     const again = (error: FormError) =>
-      renderPage(res, "admin/user-new", { title: "New user", values, roles: roleValues, error }, 400);
+      renderPage(res, "admin/user-new", { title: newUserTitle, values, roles: roleValues, error }, 400);
     const parsed = parseForm(newUserForm, req.body);
     if (!parsed.ok) return again(parsed.formError);
     const { name, email, role, password, passwordRepeat } = parsed.data;
-    if (password !== passwordRepeat)
-      return again({ field: "passwordRepeat", message: "The two passwords differ. Type the same password twice." });
+    if (password !== passwordRepeat) return again({ field: "passwordRepeat", message: phrase("admin:errors.passwordsDiffer") });
     const result = await admin.createUserAccount(req.user!.id, { name, email, role, password }, requestContext(req));
-    if (!result.ok) return again(describeCreateUserRefusal(result));
-    req.session.notice = describeUserCreated(result.user);
+    if (!result.ok) return again(describeCreateUserRefusal(result, wordsOf(req)));
+    setNotice(req, "admin:outcomes.userCreated", { name: result.user.name });
     res.redirect(303, `/admin/users/${result.user.id}`);
   });
 
@@ -296,8 +304,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
   // A destructive reset is asked for on a page of its own: "Reset two-step login for …?", with
   // the reason; the result is shown at the top of the user's page.
   router.get("/users/:id/reset-2fa", requireFreshAuthentication, async (req, res) => {
-    if (req.user!.id === targetOf(req).id)
-      throw new HttpError(403, "You cannot reset your own second factor. Ask another admin.");
+    if (req.user!.id === targetOf(req).id) throw new HttpError(403, phrase("admin:refusals.ownSecondFactorShort"));
     await renderResetConfirmation(req, res);
   });
 
@@ -307,7 +314,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     if (!parsed.ok) return renderResetConfirmation(req, res, { error: parsed.formError, status: 400, reason });
     const result = await admin.resetSecondFactor(req.user!.id, targetOf(req).id, parsed.data.reason, requestContext(req));
     if (!result.ok) {
-      const { status, message } = describeAdminRefusal(result);
+      const { status, message } = describeAdminRefusal(result, wordsOf(req));
       if (status === 400) return renderResetConfirmation(req, res, { error: { field: "reason", message }, status, reason });
     }
     await finishAction(req, res, result);
@@ -320,7 +327,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const patient = await admin.findUserByReference(parsed.data.patient);
     if (!patient) {
       return renderUserPage(req, res, {
-        error: { field: "patient", message: "No account has that email address or number." },
+        error: { field: "patient", message: noSuchAccount },
         status: 400,
       });
     }
@@ -340,7 +347,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const doctor = await admin.findUserByReference(parsed.data.doctor);
     if (!doctor) {
       return renderUserPage(req, res, {
-        error: { field: "doctor", message: "No account has that email address or number." },
+        error: { field: "doctor", message: noSuchAccount },
         status: 400,
       });
     }
@@ -362,7 +369,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
         res,
         "admin/audit",
         {
-          title: "Audit log",
+          title: auditTitle,
           wide: true,
           filters: {},
           eventTypes,
@@ -376,7 +383,7 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
     const { page, ...filters } = parsed.data;
     const result = await admin.findAuditEvents(toAuditFilters(parsed.data), Number(page ?? 1));
     renderPage(res, "admin/audit", {
-      title: "Audit log",
+      title: auditTitle,
       wide: true,
       filters,
       eventTypes,
@@ -390,10 +397,10 @@ export function adminRoutes(deps: Services & { clock: Clock }) {
 
   router.get("/audit.csv", async (req, res) => {
     const parsed = parseForm(auditFiltersQuery, req.query);
-    if (!parsed.ok) throw new HttpError(400, parsed.error);
+    if (!parsed.ok) throw new HttpError(400, parsed.formError.message);
     // The service records who took the copy, in the transaction that reads it.
     const result = await admin.exportAuditEventsCsv(req.user!.id, toAuditFilters(parsed.data), requestContext(req));
-    if (!result.ok) throw refusalError(result);
+    if (!result.ok) throw refusalError(req, result);
     const day = clock.now().toISOString().slice(0, 10);
     res.set("Content-Type", "text/csv; charset=utf-8");
     res.set("Content-Disposition", `attachment; filename="audit-log-${day}.csv"`);
