@@ -496,6 +496,9 @@ describe("in Dutch", () => {
     const withoutCode = await send({ password: user.password, method: "app" });
     assert.equal(withoutCode.status, 400);
     assert.match(withoutCode.text, /<a href="#code">Vul ook de code in\.<\/a>/);
+    const malformed = await send({ password: user.password, method: "app", code: "abcdef" });
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.text, /<a href="#code">Typ de 6 cijfers uit uw app\.<\/a>/);
 
     // The SMS way: the notice names the number and the time, in Dutch.
     const sent = await agent.post("/account/confirm/sms").type("form").send({ next: "/account/security", action, _csrf: csrf });

@@ -55,7 +55,7 @@ export type AccountDeps = MethodRouteDeps;
 // Steps inside one login, which "Logged in (…)" already tells.
 const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2fa.challenge_sent"];
 
-/** How many security events the security page lists. */
+/** How many security events the security page lists (its table's caption says so: account:security.activityCaption). */
 const securityEventLimit = 20;
 
 /**
@@ -157,7 +157,6 @@ export function accountRoutes(deps: AccountDeps) {
       }),
       otherSessions: Math.max(0, overview.sessionCount - 1),
       remembered: rememberedBrowserSteps.describeForSecurityPage(req, user, overview.rememberedBrowsers),
-      eventLimit: securityEventLimit,
       events: overview.events.map((event) => ({
         at: event.occurredAt,
         what: describeSecurityEvent(event, t),
