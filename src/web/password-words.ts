@@ -1,29 +1,40 @@
+import { englishWords, type Translate } from "../i18n.js";
 import type { PasswordProblem } from "../services/passwords.js";
 import type { PasswordChangeResult } from "../services/users.js";
+
+// The password policy in words (locales/<language>/account.json, "passwordPolicy"). The pages pass
+// their own words (wordsOf(req)); the command line has no page and reads English.
 
 /**
  * Why a new password is refused. `whose` is the owner of the email address: "your" on the user's
  * own password page, "their" where an admin chooses a first password for someone else.
  */
-export function describePasswordProblem(problem: PasswordProblem, whose: "your" | "their" = "your"): string {
+export function describePasswordProblem(
+  problem: PasswordProblem,
+  whose: "your" | "their" = "your",
+  t: Translate = englishWords(),
+): string {
   switch (problem.rule) {
     case "min_length":
-      return `The password must be at least ${problem.minimum} characters long.`;
+      return t("account:passwordPolicy.minLength", { minimum: problem.minimum });
     case "max_bytes":
-      return `The password is too long: at most ${problem.maxBytes} bytes (about ${problem.maxBytes} letters, fewer with accents or emoji).`;
+      return t("account:passwordPolicy.maxBytes", { maxBytes: problem.maxBytes });
     case "common":
-      return "This password is one of the most common passwords and easy to guess. Choose another.";
+      return t("account:passwordPolicy.common");
     case "contains_email":
-      return `The password must not contain ${whose} email address.`;
+      return t(whose === "your" ? "account:passwordPolicy.containsEmail.your" : "account:passwordPolicy.containsEmail.their");
   }
 }
 
 /** Why the user's new password was not set. */
-export function describePasswordChangeRefusal(refusal: Exclude<PasswordChangeResult, { ok: true }>): string {
+export function describePasswordChangeRefusal(
+  refusal: Exclude<PasswordChangeResult, { ok: true }>,
+  t: Translate = englishWords(),
+): string {
   switch (refusal.reason) {
     case "weak_password":
-      return describePasswordProblem(refusal.problem);
+      return describePasswordProblem(refusal.problem, "your", t);
     case "same_as_current":
-      return "Choose a password different from your current one.";
+      return t("account:passwordPolicy.sameAsCurrent");
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Request, Response } from "express";
+import type { Message } from "../i18n.js";
 
 // What the session keeps between a security action and the confirmation it needed, and between
 // a new set of recovery codes and the page that shows them (post/redirect/get).
@@ -56,8 +57,11 @@ export function findPendingAction(req: Request, id: unknown, now: number): Pendi
 export interface ResumableAction {
   /** The POST's path, e.g. /account/recovery-codes. */
   matches(path: string): boolean;
-  /** What the confirmation page says it will do: "create a new set of recovery codes". */
-  words(path: string): string;
+  /**
+   * What the confirmation page says it will do ("create a new set of recovery codes"): a catalogue
+   * key or a Phrase, translated by the page ("To …, please confirm your password").
+   */
+  words(path: string): Message;
   run(req: Request, res: Response, path: string): Promise<void>;
 }
 

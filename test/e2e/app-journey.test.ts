@@ -168,3 +168,89 @@ test("a patient sets up an authenticator app, then logs in with its code and wit
   assert.equal(pathOf(page), "/login");
   await context.close();
 });
+
+test("in Dutch: the security settings and the confirmation before removing the app", async () => {
+  // Noor has never chosen a language: her browser asks for Dutch, so her first login saves it.
+  portal.t.clock.set(new Date());
+  const noor = await portal.t.services.users.findUserByEmail("noor@demo.test");
+  assert.ok(noor);
+  const secret = await portal.t.enrolApp(noor);
+  const context = await portal.browser.newContext({ locale: "nl-NL", viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${portal.server.baseUrl}/login`);
+  await page.getByLabel("E-mailadres").fill("noor@demo.test");
+  await page.getByLabel("Wachtwoord").fill("dune lighthouse 58");
+  await page.getByRole("button", { name: "Inloggen" }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/login/2fa`);
+  // The second step by its address and field, whatever language its own pages speak.
+  await page.goto(`${portal.server.baseUrl}/login/2fa/app`);
+  portal.t.clock.set(new Date());
+  portal.t.clock.advanceSeconds(30);
+  await page.locator("#code").fill(await generateTotpCode(secret, portal.t.clock.now()));
+  await page.locator("#code").press("Enter");
+  await waitForPage(page, `${portal.server.baseUrl}/patient`);
+
+  // ---- The security settings, in Dutch ----
+  await page.getByRole("link", { name: "Beveiliging", exact: true }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/account/security`);
+  assert.equal(await page.locator("html").getAttribute("lang"), "nl");
+  await page.getByRole("heading", { name: "Beveiligingsinstellingen", level: 1 }).waitFor();
+  const main = await page.locator("main").innerText();
+  assert.match(main, /Inloggen in twee stappen staat aan\./);
+  assert.match(main, /de manier voor die u het laatst hebt gebruikt: de authenticator-app\./);
+  assert.doesNotMatch(main, /Security settings|Two-step login is|Sign out everywhere else|Recent security activity/);
+  const methods = page.getByRole("table", { name: "Uw manieren voor de tweede stap" });
+  assert.match(
+    await methods.getByRole("row", { name: /Authenticator-app/ }).innerText(),
+    /Ingesteld op \d+ [a-z]+ \d{4} om \d\d:\d\d/,
+  );
+  assert.ok(await methods.getByRole("link", { name: "Vervangen de authenticator-app" }).isVisible());
+  const activity = page.getByRole("table", { name: "Uw laatste 20 beveiligingsgebeurtenissen, nieuwste eerst" });
+  assert.match(await activity.innerText(), /Ingelogd met de authenticator-app/);
+  const pageSwitch = page.locator('form[aria-labelledby="security-language-label"]');
+  assert.equal(await pageSwitch.getByRole("button", { name: "Nederlands" }).getAttribute("aria-current"), "true");
+  await screenshot(page, journey, "18-security-settings-dutch");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  // ---- Removing the app after 5 minutes: the confirmation asks first, in Dutch ----
+  portal.t.clock.advanceMinutes(6);
+  await methods.getByRole("button", { name: "Verwijderen de authenticator-app" }).click();
+  await page.getByRole("heading", { name: "Bevestig dat u het bent" }).waitFor();
+  assert.equal(pathOf(page), "/account/confirm");
+  assert.match(
+    await page.locator("main").innerText(),
+    /U wilt de authenticator-app verwijderen\. Bevestig daarvoor uw wachtwoord en een code\. Daarna gebeurt het meteen\./,
+  );
+  assert.equal(await page.getByLabel("Waar de code vandaan komt").inputValue(), "app");
+  assert.match((await page.getByLabel("Code", { exact: true }).getAttribute("aria-describedby")) ?? "", /code-hint/);
+  await screenshot(page, journey, "19-confirm-dutch");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  await page.getByLabel("Wachtwoord").fill("not the password");
+  await page.getByLabel("Code", { exact: true }).fill("123456");
+  await page.getByRole("button", { name: "Bevestigen" }).click();
+  await page.getByRole("alert").waitFor();
+  assert.match(await page.title(), /^Fout: Bevestig dat u het bent/);
+  assert.match(await page.getByRole("alert").innerText(), /Dat wachtwoord klopt niet\./);
+  await screenshot(page, journey, "20-confirm-wrong-password-dutch");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  await page.getByLabel("Wachtwoord").fill("dune lighthouse 58");
+  portal.t.clock.advanceSeconds(30);
+  await page.getByLabel("Code", { exact: true }).fill(await generateTotpCode(secret, portal.t.clock.now()));
+  await page.getByRole("button", { name: "Bevestigen" }).click();
+  await waitForPage(page, `${portal.server.baseUrl}/account/security`);
+  assert.match(await page.getByRole("status").first().innerText(), /De authenticator-app is van uw account verwijderd\./);
+  assert.match(await page.locator("main").innerText(), /Inloggen in twee stappen staat uit\./);
+  await screenshot(page, journey, "21-security-app-removed-dutch");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  // ---- The page's own switch turns it English, and saves the choice ----
+  await pageSwitch.getByRole("button", { name: "English" }).click();
+  await page.getByRole("heading", { name: "Security settings", level: 1 }).waitFor();
+  assert.equal(pathOf(page), "/account/security");
+  assert.equal(await page.locator("html").getAttribute("lang"), "en");
+  const { rows } = await portal.t.database.db.query("SELECT locale FROM users WHERE id = $1", [noor.id]);
+  assert.equal(rows[0]?.locale, "en");
+  await context.close();
+});

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { parse } from "node-html-parser";
 import type request from "supertest";
+import { readCatalogues } from "../../src/i18n.js";
 import { generateTotpCode } from "../../src/methods/app/totp-codes.js";
 import { csrfFrom, logIn, newRecoveryCodesPage, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
 
@@ -368,5 +370,261 @@ describe("what a second session of the same user can do", () => {
       next: "/account/security",
     });
     assert.equal(later.headers.location, "/account/security");
+  });
+});
+
+describe("in Dutch", () => {
+  const catalogues = readCatalogues();
+
+  /** A patient who chose Dutch, with the app, a verified phone and recovery codes. */
+  async function dutchPatient(phone: string): Promise<TestUser> {
+    const user = await t.createUser("patient", { withApp: true });
+    await t.database.db.query("INSERT INTO phone_factors (user_id, phone_e164, verified_at) VALUES ($1, $2, now())", [
+      user.id,
+      phone,
+    ]);
+    await t.services.recoveryCodes.regenerateRecoveryCodes(user.id);
+    await t.services.userLocales.saveUserLocale(user.id, "nl");
+    return user;
+  }
+
+  /** What the page says, without its markup. */
+  const textOf = (html: string) => parse(html).querySelector("main")?.text.replace(/\s+/g, " ") ?? "";
+
+  /**
+   * The English words of these catalogue sections that are still on a Dutch page: every text that
+   * differs between the languages, cut at its {{placeholders}}, in pieces long enough to mean something.
+   */
+  function englishLeftIn(text: string, sections: string[]): string[] {
+    const pieces = sections.flatMap((section) => {
+      const [namespace, path] = section.split(":") as [string, string];
+      const pick = (catalogue: Record<string, unknown>) =>
+        path ? path.split(".").reduce<unknown>((node, name) => (node as Record<string, unknown>)?.[name], catalogue) : catalogue;
+      const english = flatten(pick(catalogues.en[namespace]!));
+      const dutch = flatten(pick(catalogues.nl[namespace]!));
+      return [...english]
+        .filter(([key, value]) => dutch.get(key) !== value)
+        .flatMap(([, value]) => value.split(/\{\{[^}]*\}\}/).map((piece) => piece.trim()))
+        .filter((piece) => piece.length >= 12);
+    });
+    return pieces.filter((piece) => text.includes(piece));
+  }
+
+  function flatten(node: unknown, prefix = "", into = new Map<string, string>()): Map<string, string> {
+    if (typeof node === "string") into.set(prefix, node);
+    else if (node && typeof node === "object") {
+      for (const [name, child] of Object.entries(node)) flatten(child, prefix ? `${prefix}.${name}` : name, into);
+    }
+    return into;
+  }
+
+  test("the security page is in Dutch, with the language switch of its own", async () => {
+    const user = await dutchPatient("+31612340001");
+    const { agent } = await t.logIn(user);
+    await t.logIn(user); // a second session elsewhere
+    const html = (await agent.get("/account/security")).text;
+    assert.match(html, /<html lang="nl">/);
+    assert.match(html, /<h1>Beveiligingsinstellingen<\/h1>/);
+    assert.match(html, /<title>Beveiligingsinstellingen · Portal<\/title>/);
+    const text = textOf(html);
+    assert.match(
+      text,
+      /Inloggen in twee stappen staat aan\. Bij het inloggen stelt het portaal de manier voor die u het laatst hebt gebruikt: de authenticator-app\./,
+    );
+    assert.match(text, /Authenticator-app Ingesteld op \d+ [a-z]+ \d{4} om \d\d:\d\d/);
+    assert.match(text, /Mobiele telefoon Sms-code of telefoontje \+31 6 •••• ••01, bevestigd op/);
+    assert.match(text, /Herstelcodes nog 10 over/);
+    assert.match(text, /U bent hier ingelogd en op 1 andere plek\./);
+    assert.match(text, /Recente beveiligingsactiviteit/);
+    assert.match(text, /Ziet u iets wat u niet herkent\? Wijzig dan uw wachtwoord en neem contact op met de praktijk\./);
+    const names = parse(html)
+      .querySelectorAll("main a, main button")
+      .map((element) => element.text.replace(/\s+/g, " ").trim());
+    for (const name of ["Vervangen de authenticator-app", "Verwijderen de authenticator-app", "Overal elders uitloggen"]) {
+      assert.ok(names.includes(name), `${name} in ${names.join(" | ")}`);
+    }
+    // The switch: the page's own, with ids of its own, and the footer's.
+    const switches = parse(html).querySelectorAll("form.language-switch");
+    assert.deepEqual(
+      switches.map((form) => form.getAttribute("aria-labelledby")),
+      ["security-language-label", "language-switch-label"],
+    );
+    assert.equal(
+      parse(html).querySelectorAll("[id]").length,
+      new Set(
+        parse(html)
+          .querySelectorAll("[id]")
+          .map((e) => e.id),
+      ).size,
+    );
+    assert.deepEqual(
+      englishLeftIn(text, ["account:security", "methods:phone", "methods:app", "methods:recovery", "events:"]),
+      [],
+    );
+  });
+
+  test("the page's switch turns the security page English, and the choice is the user's", async () => {
+    const user = await dutchPatient("+31612340002");
+    const { agent } = await t.logIn(user);
+    const page = await agent.get("/account/security");
+    const switched = await agent
+      .post("/language")
+      .type("form")
+      .send({ lang: "en", next: "/account/security", _csrf: csrfFrom(page.text) });
+    assert.equal(switched.headers.location, "/account/security");
+    const english = (await agent.get("/account/security")).text;
+    assert.match(english, /<h1>Security settings<\/h1>/);
+    assert.ok(englishLeftIn(textOf(english), ["account:security", "events:"]).length > 5, "the check finds English where it is");
+    const { rows } = await t.database.db.query("SELECT locale FROM users WHERE id = $1", [user.id]);
+    assert.equal(rows[0]?.locale, "en");
+  });
+
+  test("the confirmation asks in Dutch, words its errors and notices in Dutch, and the SMS after the change is Dutch", async () => {
+    const phone = "+31612340003";
+    const user = await dutchPatient(phone);
+    const { agent } = await t.logIn(user);
+    t.clock.advanceMinutes(6);
+    const asked = await submitForm(agent, "/account/security", "/account/2fa/app/remove", {});
+    const confirmPath = asked.headers.location!;
+    assert.match(confirmPath, /^\/account\/confirm\?next=%2Faccount%2Fsecurity&action=/);
+    const action = new URLSearchParams(confirmPath.split("?")[1]).get("action")!;
+    const confirmPage = await agent.get(confirmPath);
+    assert.match(confirmPage.text, /<h1>Bevestig dat u het bent<\/h1>/);
+    const text = textOf(confirmPage.text);
+    assert.match(
+      text,
+      /U wilt de authenticator-app verwijderen\. Bevestig daarvoor uw wachtwoord en een code\. Daarna gebeurt het meteen\./,
+    );
+    assert.match(confirmPage.text, /<label for="method">Waar de code vandaan komt<\/label>/);
+    assert.match(confirmPage.text, /<option value="app"[^>]*>Mijn authenticator-app<\/option>/);
+    assert.match(confirmPage.text, /<option value="sms"[^>]*>De sms die ik kreeg<\/option>/);
+    assert.match(confirmPage.text, /<option value="recovery"[^>]*>Een herstelcode<\/option>/);
+    assert.match(text, /Bevestigen met een sms-code\? Vraag er dan eerst een aan\. Stuur mij een code per sms/);
+    assert.deepEqual(englishLeftIn(text, ["account:confirm", "methods:phone.sms", "methods:app", "methods:recovery"]), []);
+
+    const csrf = csrfFrom(confirmPage.text);
+    const send = (fields: Record<string, string>) =>
+      agent
+        .post("/account/confirm")
+        .type("form")
+        .send({ next: "/account/security", action, _csrf: csrf, ...fields });
+    const wrongPassword = await send({ password: "not my password at all", method: "app", code: "123456" });
+    assert.equal(wrongPassword.status, 401);
+    assert.match(wrongPassword.text, /<title>Fout: Bevestig dat u het bent · Portal<\/title>/);
+    assert.match(wrongPassword.text, /<a href="#password">Dat wachtwoord klopt niet\. Na een aantal verkeerde wachtwoorden/);
+    const withoutCode = await send({ password: user.password, method: "app" });
+    assert.equal(withoutCode.status, 400);
+    assert.match(withoutCode.text, /<a href="#code">Vul ook de code in\.<\/a>/);
+    const malformed = await send({ password: user.password, method: "app", code: "abcdef" });
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.text, /<a href="#code">Typ de 6 cijfers uit uw app\.<\/a>/);
+
+    // The SMS way: the notice names the number and the time, in Dutch.
+    const sent = await agent.post("/account/confirm/sms").type("form").send({ next: "/account/security", action, _csrf: csrf });
+    assert.equal(sent.headers.location, confirmPath);
+    const withNotice = await agent.get(confirmPath);
+    assert.match(
+      withNotice.text,
+      /role="status">We hebben om \d\d:\d\d een code gestuurd naar \+31 6 •••• ••03\. Typ die hieronder, samen met uw wachtwoord\./,
+    );
+    const code = codeIn((await lastSms(phone)).body);
+    const wrongCode = await send({ password: user.password, method: "sms", code: code === "000000" ? "000001" : "000000" });
+    assert.equal(wrongCode.status, 400);
+    assert.match(wrongCode.text, /Die code klopt niet\. Vraag een nieuwe sms-code aan als deze verlopen is\./);
+    const confirmed = await send({ password: user.password, method: "sms", code });
+    assert.equal(confirmed.headers.location, "/account/security", "the removal it asked for is done at once");
+    assert.match(
+      (await agent.get("/account/security")).text,
+      /role="status">De authenticator-app is van uw account verwijderd\./,
+    );
+    assert.equal(
+      (await lastSms(phone)).body,
+      "Portal: de authenticator-app is verwijderd uit uw inloggen in twee stappen. Was u dit niet? Bel dan de praktijk.",
+    );
+  });
+
+  test("with SMS paused, the confirmation offers the other ways, in the page's language", async () => {
+    const phone = "+31612340004";
+    const user = await dutchPatient(phone);
+    for (let i = 0; i < 6; i += 1) {
+      await t.database.db.query(
+        `INSERT INTO phone_challenges (token, user_id, purpose, channel, phone_e164, status, created_at, expires_at)
+         VALUES ($1, $2, 'login', 'sms', $3, 'expired', $4, $4)`,
+        [`account-test-${user.id}-${i}`, user.id, phone, new Date(t.clock.now().getTime() - (6 - i) * 60_000)],
+      );
+    }
+    const { agent } = await t.logIn(user);
+    const page = await agent.get("/account/confirm?next=%2Faccount%2Fsecurity");
+    const limited = await agent
+      .post("/account/confirm/sms")
+      .type("form")
+      .send({ next: "/account/security", _csrf: csrfFrom(page.text) });
+    assert.equal(limited.status, 429);
+    assert.match(limited.text, /<h2>Nu op een andere manier bevestigen<\/h2>/);
+    assert.match(
+      limited.text,
+      /<a class="button primary" href="\/account\/confirm\?next=%2Faccount%2Fsecurity">Bevestigen met uw authenticator-app of een herstelcode<\/a>/,
+    );
+    assert.match(limited.text, /<a href="\/account\/security">Terug naar de beveiligingsinstellingen<\/a>/);
+
+    await t.services.userLocales.saveUserLocale(user.id, "en");
+    const english = await agent
+      .post("/account/confirm/sms")
+      .type("form")
+      .send({ next: "/account/security", _csrf: csrfFrom(page.text) });
+    assert.match(english.text, />Confirm with your authenticator app or a recovery code<\/a>/);
+  });
+
+  test("the password change refuses in Dutch, and tells the phone in Dutch", async () => {
+    const phone = "+31612340005";
+    const user = await dutchPatient(phone);
+    const { agent } = await t.logIn(user);
+    const change = (fields: Record<string, string>) => submitForm(agent, "/account/password", "/account/password", fields);
+    const missing = await change({ current: "", password: "x", repeat: "x" });
+    assert.equal(missing.status, 400);
+    assert.match(missing.text, /<a href="#current">Vul uw huidige wachtwoord in\.<\/a>/);
+    const mismatch = await change({ current: user.password, password: "een gloednieuwe zin", repeat: "iets anders" });
+    assert.match(mismatch.text, /<a href="#repeat">De twee nieuwe wachtwoorden zijn niet hetzelfde\.<\/a>/);
+    const wrong = await change({ current: "not my password at all", password: "x", repeat: "x" });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /Uw huidige wachtwoord klopt niet\./);
+    const weak = await change({ current: user.password, password: "qwerty123456", repeat: "qwerty123456" });
+    assert.match(weak.text, /Dit wachtwoord is een van de meest gebruikte wachtwoorden/);
+    const short = await change({ current: user.password, password: "kort", repeat: "kort" });
+    assert.match(short.text, /Het wachtwoord moet minstens 12 tekens lang zijn\./);
+    const changed = await change({ current: user.password, password: "een gloednieuwe zin", repeat: "een gloednieuwe zin" });
+    assert.equal(changed.headers.location, "/account/security");
+    assert.match(
+      (await agent.get("/account/security")).text,
+      /role="status">Uw wachtwoord is gewijzigd\. U bent overal elders uitgelogd\./,
+    );
+    assert.equal((await lastSms(phone)).body, "Portal: uw wachtwoord is gewijzigd. Was u dit niet? Bel dan de praktijk.");
+  });
+
+  test("signing out elsewhere, the method chooser and the last method's refusal are in Dutch", async () => {
+    const user = await t.createUser("patient");
+    await t.services.userLocales.saveUserLocale(user.id, "nl");
+    const { agent } = await t.logIn(user);
+    await t.logIn(user);
+    await t.logIn(user);
+    const ended = await submitForm(agent, "/account/security", "/account/sessions/end-others", {});
+    assert.equal(ended.headers.location, "/account/security");
+    const security = await agent.get("/account/security");
+    assert.match(security.text, /role="status">2 andere sessies zijn uitgelogd\./);
+    assert.match(textOf(security.text), /Inloggen in twee stappen staat uit\. Zet het aan, zodat/);
+    assert.match(textOf(security.text), /U bent alleen hier ingelogd\./);
+    const chooser = await agent.get("/account/2fa");
+    assert.match(chooser.text, /<h1>Inloggen in twee stappen aanzetten<\/h1>/);
+    assert.match(chooser.text, /<a href="\/account\/security">Terug naar de beveiligingsinstellingen<\/a>/);
+
+    const doctor = await t.createUser("doctor");
+    await t.services.userLocales.saveUserLocale(doctor.id, "nl");
+    const doctorSession = await t.logIn(doctor);
+    const refused = await submitForm(doctorSession.agent, "/account/security", "/account/2fa/app/remove", {});
+    assert.equal(refused.status, 403);
+    assert.match(
+      refused.text,
+      /Voor uw rol is inloggen in twee stappen verplicht, dus u kunt uw laatste manier niet verwijderen\./,
+    );
   });
 });

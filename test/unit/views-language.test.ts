@@ -8,17 +8,6 @@ import { viewsDir } from "../../src/paths.js";
 // t(…). What is left of a view without its EJS tags, HTML tags and code samples must have no word
 // of two letters or more.
 
-/**
- * Views still worded in English, to be moved to the catalogues after the restructuring of the
- * second-factor and admin pages. Take a view off this list when it is translated; the last test
- * below fails for a view on the list that no longer needs to be.
- */
-const viewsStillInEnglish = [
-  "account/choose-method.ejs",
-  "account/confirm.ejs",
-  "account/security.ejs",
-];
-
 function viewFiles(dir = viewsDir): string[] {
   return readdirSync(dir).flatMap((name) => {
     const file = path.join(dir, name);
@@ -50,14 +39,6 @@ export function bareWords(template: string): string[] {
   return [...words, ...inCode];
 }
 
-test("the list of views still in English names views that exist", () => {
-  const views = new Set(viewFiles());
-  assert.deepEqual(
-    viewsStillInEnglish.filter((view) => !views.has(view)),
-    [],
-  );
-});
-
 test("the check finds a bare sentence, a literal label and a worded string in EJS", () => {
   assert.deepEqual(bareWords('<p><%= t("auth:login.title") %></p>'), []);
   assert.deepEqual(bareWords("<p>Log in</p>"), ["Log", "in"]);
@@ -71,19 +52,10 @@ test("the check finds a bare sentence, a literal label and a worded string in EJ
   );
 });
 
-test("no view outside the list has a bare English word", () => {
-  const bare = viewFiles()
-    .filter((view) => !viewsStillInEnglish.includes(view))
-    .flatMap((view) => {
-      const words = bareWords(readFileSync(path.join(viewsDir, view), "utf8"));
-      return words.length ? [`${view}: ${words.join(" ")}`] : [];
-    });
+test("no view has a bare word of its own", () => {
+  const bare = viewFiles().flatMap((view) => {
+    const words = bareWords(readFileSync(path.join(viewsDir, view), "utf8"));
+    return words.length ? [`${view}: ${words.join(" ")}`] : [];
+  });
   assert.deepEqual(bare, []);
-});
-
-test("every view on the list still has English of its own (else take it off the list)", () => {
-  const translated = viewsStillInEnglish.filter(
-    (view) => bareWords(readFileSync(path.join(viewsDir, view), "utf8")).length === 0,
-  );
-  assert.deepEqual(translated, []);
 });

@@ -1,7 +1,9 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
+import { regionalTags, type Translate, translateMessage } from "../../i18n.js";
 import type { FactorSummary } from "../../methods/method.js";
 import { choicesOf, factorPages, findFactorPages, findLoginChoice } from "../../methods/page-list.js";
+import type { LoginChoice } from "../../methods/pages.js";
 import { hasUnsavedRecoveryCodes, newRecoveryCodesPath } from "../../methods/recovery/new-codes.js";
 import { readFactorSummaries } from "../../methods/registry.js";
 import type { MethodRouteDeps } from "../../methods/routes.js";
@@ -10,38 +12,75 @@ import { isSecondFactorRequired } from "../../services/policy.js";
 import { describeBackupSuggestion } from "../backup-suggestion.js";
 import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
-import { wordsOf } from "../i18n-helpers.js";
+import { type Message, phrase, wordsOf } from "../i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
 import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
 import { describePasswordChangeRefusal } from "../password-words.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
+import { passwordChangedNotice } from "../security-change.js";
 import { describeBrowser, describeSecurityEvent } from "../security-words.js";
-import { saveSession, takeNotice } from "../session.js";
+import { saveSession, setNotice, takeNotice } from "../session.js";
 import { findPendingAction, takeCeremonyChallenge, takePendingAction } from "../step-up.js";
-import { formatClock, formatIp } from "../view-helpers.js";
-import { markBusy, passwordChecksBusyMessage } from "./auth.js";
+import { formatClock, formatIp, localeOf } from "../view-helpers.js";
+import { markBusy, passwordChecksBusy } from "./auth.js";
 
 const confirmForm = z.object({
   password: passwordField(),
-  code: field(4096, "Code").trim().optional(),
-  method: field(20, "Where the code comes from").optional(),
-  next: field(500, "Return address").optional(),
-  action: field(40, "Action").optional(),
+  code: field(4096, phrase("account:confirm.code")).trim().optional(),
+  method: field(20, phrase("account:confirm.method")).optional(),
+  next: field(500, phrase("forms:labels.returnAddress")).optional(),
+  action: field(40, phrase("account:confirm.action")).optional(),
   _csrf: z.string().optional(),
 });
 
 const passwordForm = z.object({
-  current: field(1024, "Current password").min(1, "Enter your current password."),
-  password: field(1024, "New password").min(1, "Enter a new password."),
-  repeat: field(1024, "New password again"),
+  current: field(1024, phrase("account:password.current")).min(1, "account:password.currentMissing"),
+  password: field(1024, phrase("account:password.new")).min(1, "account:password.newMissing"),
+  repeat: field(1024, phrase("account:password.repeat")),
   _csrf: z.string().optional(),
 });
+
+const securityTitle = phrase("account:security.title");
+const confirmTitle = phrase("account:confirm.title");
+const passwordTitle = phrase("account:password.title");
+const backToSecurity = { href: "/account/security", label: phrase("account:security.back") };
+
+/** The answer to a code that is not right: the method's own words, or "That code is not right." and its hint. */
+function wrongCodeMessage(confirm: NonNullable<LoginChoice["confirm"]>): Message {
+  if (confirm.wrongMessage) return phrase(confirm.wrongMessage);
+  return phrase("account:confirm.wrongCode", { hint: confirm.wrongCodeHint ? phrase(confirm.wrongCodeHint) : "" });
+}
 
 export type AccountDeps = MethodRouteDeps;
 
 // Steps inside one login, which "Logged in (…)" already tells.
 const hiddenSecurityEvents = ["2fa.code_accepted", "login.password_accepted", "2fa.challenge_sent"];
+
+/** How many security events the security page lists (its table's caption says so: account:security.activityCaption). */
+const securityEventLimit = 20;
+
+/**
+ * The security page's suggestion of a second method, in the page's words: the factor's own
+ * sentence and reason, and a button that names what it adds ("Add" + "an authenticator app").
+ */
+function wordBackupSuggestion(t: Translate, enrolledKinds: Parameters<typeof describeBackupSuggestion>[0]) {
+  const suggestion = describeBackupSuggestion(enrolledKinds);
+  const enrolment = suggestion && factorPages.find((pages) => pages.enrolment?.backupWords === suggestion.words)?.enrolment;
+  if (!suggestion || !enrolment) return null;
+  return {
+    href: suggestion.href,
+    words: t(suggestion.words),
+    why: t(suggestion.why),
+    label: t(enrolment.addLabel),
+    object: t(enrolment.addObject),
+  };
+}
+
+/** What a confirmation will finish: a catalogue key or a Phrase (a sentence from older code is shown as it is). */
+function wordAction(t: Translate, words: Message): string {
+  return typeof words === "string" ? t(words) : translateMessage(t, words);
+}
 
 /**
  * After a factor was set up from the security page (its pages at /account/2fa/<factor>): the other
@@ -75,7 +114,7 @@ export function accountRoutes(deps: AccountDeps) {
   router.get("/security", async (req, res) => {
     const user = req.user!;
     const overview = await securityOverviews.findSecurityOverview(user.id, {
-      eventLimit: 20,
+      eventLimit: securityEventLimit,
       hiddenEventTypes: hiddenSecurityEvents,
     });
     const summaries = readFactorSummaries(overview.factorSummaries);
@@ -86,40 +125,43 @@ export function accountRoutes(deps: AccountDeps) {
     const realFactors = factorPages.filter((pages) => pages.removal && summaries.has(pages.id)).length;
     const canRemoveLastFactor = !isSecondFactorRequired(user.role, config) || realFactors > 1;
     const canRemove = (summary: FactorSummary) => canRemoveLastFactor || summary.items.length > 1;
-    const format = { t: wordsOf(req), dateTime: res.locals.formatDateTime as (date: Date) => string };
-    const backupSuggestion = describeBackupSuggestion(kinds);
+    // The factors' words are catalogue keys (methods.json): worded here, in the page's language.
+    const t = wordsOf(req);
+    const format = { t, dateTime: res.locals.formatDateTime as (date: Date) => string };
+    const defaultMethod = overview.lastLoginMethod ? findLoginChoice(overview.lastLoginMethod) : undefined;
     renderPage(res, "account/security", {
-      title: "Security settings",
+      title: securityTitle,
       notice: takeNotice(req),
       hasSecondFactor,
-      backupSuggestion,
-      defaultMethod: overview.lastLoginMethod ? findLoginChoice(overview.lastLoginMethod) : null,
+      backupSuggestion: wordBackupSuggestion(t, kinds),
+      defaultMethod: defaultMethod ? t(defaultMethod.eventName) : null,
       factors: factorPages.map((pages) => {
         const summary = summaries.get(pages.id) ?? null;
+        const manage = pages.manage(summary, hasSecondFactor);
         return {
           id: pages.id,
-          name: pages.name,
-          hint: pages.hint,
+          name: t(pages.name),
+          hint: pages.hint ? t(pages.hint) : null,
           status: pages.describe(summary, format, hasSecondFactor),
           enrolment: pages.enrolment
             ? {
                 href: `/account/2fa/${pages.enrolment.path}`,
-                label: summary ? pages.enrolment.changeLabel : pages.enrolment.addLabel,
-                object: summary ? pages.enrolment.changeObject : pages.enrolment.addObject,
+                label: t(summary ? pages.enrolment.changeLabel : pages.enrolment.addLabel),
+                object: t(summary ? pages.enrolment.changeObject : pages.enrolment.addObject),
               }
             : null,
           removal:
             pages.removal && summary && canRemove(summary)
-              ? { href: `/account/2fa/${pages.id}/remove`, object: pages.removal.object, items: summary.items }
+              ? { href: `/account/2fa/${pages.id}/remove`, object: t(pages.removal.object), items: summary.items }
               : null,
-          manage: pages.manage(summary, hasSecondFactor),
+          manage: manage ? { href: manage.href, label: t(manage.label), object: t(manage.object) } : null,
         };
       }),
       otherSessions: Math.max(0, overview.sessionCount - 1),
       remembered: rememberedBrowserSteps.describeForSecurityPage(req, user, overview.rememberedBrowsers),
       events: overview.events.map((event) => ({
         at: event.occurredAt,
-        what: describeSecurityEvent(event, wordsOf(req)),
+        what: describeSecurityEvent(event, t),
         ip: formatIp(event.ip),
         browser: describeBrowser(event.userAgent),
       })),
@@ -138,10 +180,11 @@ export function accountRoutes(deps: AccountDeps) {
     req: Request,
     res: Response,
     next: string,
-    error: FormError | string | null,
+    error: FormError | Message | null,
     status = 200,
     actionId: unknown = req.body?.action,
   ) {
+    const t = wordsOf(req);
     const choices = await confirmChoices(req.user!.id);
     const pending = findPendingAction(req, actionId, clock.now().getTime());
     const resumable = pending ? resumableActions.find(pending.path) : undefined;
@@ -149,11 +192,22 @@ export function accountRoutes(deps: AccountDeps) {
       res,
       "account/confirm",
       {
-        title: "Confirm it is you",
-        choices,
+        title: confirmTitle,
+        // The choices' words are catalogue keys (methods.json), worded here.
+        choices: choices.map((choice) => ({
+          kind: choice.kind,
+          codeFormat: choice.codeFormat,
+          needsBrowserSupport: choice.needsBrowserSupport,
+          option: t(choice.confirm!.option),
+          offer: t(choice.confirm!.offer),
+          sendLabel: choice.confirm!.sendLabel ? t(choice.confirm!.sendLabel) : null,
+          ceremony: choice.confirm!.ceremony
+            ? { optionsPath: choice.confirm!.ceremony.optionsPath, failedMessage: t(choice.confirm!.ceremony.failedMessage) }
+            : null,
+        })),
         next,
         action: resumable ? pending!.id : null,
-        actionWords: resumable && pending ? resumable.words(pending.path) : null,
+        actionWords: resumable && pending ? wordAction(t, resumable.words(pending.path)) : null,
         error,
         notice: takeNotice(req),
         scripts: [
@@ -167,8 +221,6 @@ export function accountRoutes(deps: AccountDeps) {
   }
 
   router.get("/confirm", (req, res) => renderConfirm(req, res, safeReturnPath(req.query.next), null, 200, req.query.action));
-
-  const backToSecurity = { href: "/account/security", label: "Back to security settings" };
 
   // A method that sends its code first (an SMS): the code is bound to an attempt of its own, so it
   // is counted and expires like a login code; a resend keeps that attempt and its count.
@@ -185,29 +237,34 @@ export function accountRoutes(deps: AccountDeps) {
     if (result.status === "locked") return renderLockedOut(res, { until: result.until, now: clock.now(), back: backToSecurity });
     if (result.status === "rate_limited") {
       const others = (await confirmChoices(user.id)).filter((other) => !other.usesPhone);
+      const t = wordsOf(req);
+      // "your authenticator app or a recovery code", "uw authenticator-app of een herstelcode".
+      const offers = new Intl.ListFormat(regionalTags[localeOf(req)], { type: "disjunction" }).format(
+        others.map((other) => t(other.confirm!.offer)),
+      );
       return renderSendLimited(res, {
         retryAt: result.retryAt,
         now: clock.now(),
-        alternativesHeading: "Confirm another way now",
+        alternativesHeading: phrase("account:confirm.otherWaysNow"),
         alternatives: others.length
           ? [
               {
                 href: `/account/confirm?next=${encodeURIComponent(next)}`,
-                label: `Confirm with ${others.map((other) => other.confirm!.offer).join(" or ")}`,
+                label: t("account:confirm.confirmWith", { methods: offers }),
               },
             ]
           : [],
         back: backToSecurity,
       });
     }
-    if (result.status === "failed")
-      return renderConfirm(req, res, next, choice.confirm.failedMessage?.(result.reason) ?? "The code could not be sent.", 502);
+    if (result.status === "failed") {
+      const failure = choice.confirm.failedMessage?.(result.reason);
+      return renderConfirm(req, res, next, phrase(failure ?? "account:confirm.sendFailed"), 502);
+    }
     // The confirmation page keeps naming the action it will finish.
     const action = typeof req.body?.action === "string" ? `&action=${encodeURIComponent(req.body.action.slice(0, 40))}` : "";
-    req.session.notice =
-      result.status === "too_soon"
-        ? "A new code can be sent 30 seconds after the previous one. Use the code you received."
-        : `We sent a code to ${result.destination} at ${formatClock(result.at)}. Type it below with your password.`;
+    if (result.status === "too_soon") setNotice(req, "account:confirm.tooSoon");
+    else setNotice(req, "account:confirm.sent", { destination: result.destination, time: formatClock(result.at, localeOf(req)) });
     res.redirect(303, `/account/confirm?next=${encodeURIComponent(next)}${action}`);
   });
 
@@ -218,7 +275,7 @@ export function accountRoutes(deps: AccountDeps) {
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.formError, 400);
     const passwordCheck = await login.checkPasswordLimited(user, parsed.data.password);
-    if (passwordCheck === "busy") return renderConfirm(req, res, next, passwordChecksBusyMessage, markBusy(res));
+    if (passwordCheck === "busy") return renderConfirm(req, res, next, passwordChecksBusy, markBusy(res));
     if (passwordCheck !== "ok") {
       await audit.recordEvent(
         {
@@ -230,18 +287,13 @@ export function accountRoutes(deps: AccountDeps) {
         requestContext(req),
       );
       // Wrong passwords here count like wrong passwords at login, with the same waiting time.
-      return renderConfirm(
-        req,
-        res,
-        next,
-        { field: "password", message: "That password is not right. After several wrong passwords you must wait a few minutes." },
-        401,
-      );
+      return renderConfirm(req, res, next, { field: "password", message: phrase("account:confirm.wrongPassword") }, 401);
     }
     if (choices.length > 0) {
       const choice = choices.find((candidate) => candidate.kind === parsed.data.method) ?? choices[0]!;
       const kind = choice.kind;
-      if (!parsed.data.code) return renderConfirm(req, res, next, { field: "code", message: "Enter the code as well." }, 400);
+      if (!parsed.data.code)
+        return renderConfirm(req, res, next, { field: "code", message: phrase("account:confirm.codeMissing") }, 400);
       // A code that was sent is bound to the step-up's own attempt; the others are checked as they are.
       const result = choice.confirm?.sendLabel
         ? await twoFactor.verifyLoginResponse(
@@ -255,21 +307,11 @@ export function accountRoutes(deps: AccountDeps) {
       if (result.status === "locked")
         return renderLockedOut(res, { until: result.until, now: clock.now(), back: backToSecurity });
       if (result.status === "malformed")
-        return renderConfirm(req, res, next, { field: "code", message: choice.malformedMessage }, 400);
+        return renderConfirm(req, res, next, { field: "code", message: phrase(choice.malformedMessage) }, 400);
       if (result.status === "replayed")
-        return renderConfirm(req, res, next, { field: "code", message: choice.replayedMessage }, 400);
-      if (result.status !== "passed") {
-        return renderConfirm(
-          req,
-          res,
-          next,
-          {
-            field: "code",
-            message: choice.confirm?.wrongMessage ?? `That code is not right.${choice.confirm?.wrongCodeHint ?? ""}`,
-          },
-          400,
-        );
-      }
+        return renderConfirm(req, res, next, { field: "code", message: phrase(choice.replayedMessage) }, 400);
+      if (result.status !== "passed")
+        return renderConfirm(req, res, next, { field: "code", message: wrongCodeMessage(choice.confirm!) }, 400);
     }
     delete req.session.stepUpAttemptId;
     req.session.authenticatedAt = clock.now().getTime();
@@ -294,7 +336,7 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.get("/password", stepUpUnlessForced(), (req, res) => {
     renderPage(res, "account/password", {
-      title: "Change your password",
+      title: passwordTitle,
       error: null,
       forced: req.user!.mustChangePassword,
       notice: takeNotice(req),
@@ -303,29 +345,19 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.post("/password", stepUpUnlessForced("/account/password"), async (req, res) => {
     const user = req.user!;
-    const again = (field: string | null, message: string, status = 400) =>
-      renderPage(
-        res,
-        "account/password",
-        { title: "Change your password", error: { field, message }, forced: user.mustChangePassword },
-        status,
-      );
+    const again = (error: FormError, status = 400) =>
+      renderPage(res, "account/password", { title: passwordTitle, error, forced: user.mustChangePassword }, status);
     const parsed = parseForm(passwordForm, req.body);
-    if (!parsed.ok) return again(parsed.field, parsed.error);
+    if (!parsed.ok) return again(parsed.formError);
     const passwordCheck = await login.checkPasswordLimited(user, parsed.data.current);
-    if (passwordCheck === "busy") return again("current", passwordChecksBusyMessage, markBusy(res));
-    if (passwordCheck !== "ok") {
-      return again(
-        "current",
-        "Your current password is not right. After several wrong passwords you must wait a few minutes.",
-        401,
-      );
-    }
-    if (parsed.data.password !== parsed.data.repeat) return again("repeat", "The two new passwords are not the same.");
+    if (passwordCheck === "busy") return again({ field: "current", message: passwordChecksBusy }, markBusy(res));
+    if (passwordCheck !== "ok") return again({ field: "current", message: phrase("account:password.wrongCurrent") }, 401);
+    if (parsed.data.password !== parsed.data.repeat)
+      return again({ field: "repeat", message: phrase("account:password.mismatch") });
     const result = await users.changePassword(user, parsed.data.password, requestContext(req));
-    if (!result.ok) return again("password", describePasswordChangeRefusal(result));
-    await afterSecurityChange(req, user, "your password was changed.");
-    req.session.notice = "Your password was changed. You were signed out everywhere else.";
+    if (!result.ok) return again({ field: "password", message: describePasswordChangeRefusal(result, wordsOf(req)) });
+    await afterSecurityChange(req, user, passwordChangedNotice);
+    setNotice(req, "account:password.changed");
     // A temporary password is changed before anything else, even the recovery codes that came
     // with the first method set up at this login: they are shown once, so they come next.
     const showsNewCodes = user.mustChangePassword && hasUnsavedRecoveryCodes(req);
@@ -340,7 +372,7 @@ export function accountRoutes(deps: AccountDeps) {
     // This session stays valid: it moves to the new generation.
     req.session.generation = generation;
     await rememberedBrowserSteps.forgetOtherBrowsers(req, user);
-    req.session.notice = ended === 1 ? "1 other session was signed out." : `${ended} other sessions were signed out.`;
+    setNotice(req, "account:security.othersEnded", { count: ended });
     res.redirect(303, "/account/security");
   });
 
@@ -349,7 +381,7 @@ export function accountRoutes(deps: AccountDeps) {
   // Where the invitation leads: the same choice a doctor gets at enrolment.
   router.get("/2fa", (req, res) => {
     renderPage(res, "account/choose-method", {
-      title: "Turn on two-step login",
+      title: phrase("account:chooseMethod.title"),
       ...enrolmentChoices(req.user!.role, "/account/2fa"),
     });
   });
@@ -369,25 +401,20 @@ export function accountRoutes(deps: AccountDeps) {
       { userId: user.id, factorId: pages.id, item, isSecondFactorRequired: isSecondFactorRequired(user.role, config) },
       requestContext(req),
     );
-    if (result.status === "last_factor") {
-      throw new HttpError(
-        403,
-        "Your role requires two-step login, so you cannot remove your last method. Add another method first.",
-      );
-    }
+    if (result.status === "last_factor") throw new HttpError(403, phrase("account:security.lastFactor"));
     if (result.status === "not_found") {
-      req.session.notice = "Nothing was removed: your account does not have it (any more).";
+      setNotice(req, "account:security.nothingRemoved");
       return res.redirect(303, "/account/security");
     }
     await afterSecurityChange(req, user, pages.removal.warning, warn);
-    req.session.notice = pages.removal.removedNotice;
+    setNotice(req, pages.removal.removedNotice);
     res.redirect(303, "/account/security");
   }
 
   router.post("/2fa/:factor/remove{/:item}", stepUp, removeFactor);
   resumableActions.add({
     matches: (path) => /^\/account\/2fa\/[a-z]+\/remove(\/[\w-]+)?$/.test(path),
-    words: (path) => findFactorPages(path.split("/")[3] ?? "")?.removal?.actionWords ?? "remove this method",
+    words: (path) => findFactorPages(path.split("/")[3] ?? "")?.removal?.actionWords ?? "account:confirm.removeThisMethod",
     run: async (req, res, path) => {
       const [, , , factor, , item] = path.split("/");
       req.params.factor = factor ?? "";

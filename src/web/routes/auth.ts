@@ -1,7 +1,6 @@
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import { z } from "zod";
 import type { Config } from "../../config.js";
-import { englishWords } from "../../i18n.js";
 import type { AuditLog } from "../../services/audit.js";
 import type { Clock } from "../../services/clock.js";
 import { HttpError } from "../../services/errors.js";
@@ -27,9 +26,6 @@ const invalidLogin = phrase("auth:login.invalid");
 
 /** The portal is too busy to check a password now (see services/password-checks.ts). */
 export const passwordChecksBusy: Phrase = phrase("auth:busy");
-
-/** @deprecated English only: pass the Phrase `passwordChecksBusy` to renderPage instead. */
-export const passwordChecksBusyMessage = englishWords()(passwordChecksBusy.key);
 
 /** The answer when the password checks are full (see services/password-checks.ts): 503 with Retry-After. */
 export function markBusy(res: Response): number {
