@@ -17,7 +17,7 @@ async function checkCall() {
     if (state === "approved" && continueForm) return continueForm.submit();
     if (state !== "calling") return window.location.reload();
   } catch {
-    if (progress) progress.textContent = "Checking the call failed; use the button below once you pressed 1.";
+    if (progress) progress.textContent = progress.dataset.checkFailed ?? "";
   }
   // A call lasts at most 2 minutes; stop asking well after that.
   if (checks < 90) setTimeout(checkCall, 2000);

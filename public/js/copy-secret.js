@@ -7,9 +7,9 @@ for (const button of document.querySelectorAll("[data-copy-target]")) {
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(target.textContent.replace(/\s+/g, ""));
-      if (status) status.textContent = "Copied.";
+      if (status) status.textContent = button.dataset.copied ?? "";
     } catch {
-      if (status) status.textContent = "Copying is not allowed here; select the key and copy it by hand.";
+      if (status) status.textContent = button.dataset.copyFailed ?? "";
     }
   });
 }

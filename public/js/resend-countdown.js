@@ -1,5 +1,6 @@
 // Progressive enhancement: "Send a new code" shows how long until it can be used. The seconds are
 // not read out (a screen reader would hear them every second); only "you can now…" at zero is.
+// The words come from the page (data-waiting, with {{seconds}}, and data-ready), in its language.
 const button = document.querySelector(".resend-button");
 const label = document.querySelector(".resend-countdown");
 const announcement = document.querySelector(".resend-announcement");
@@ -8,14 +9,14 @@ if (button && label) {
   const tick = () => {
     if (seconds > 0) {
       button.disabled = true;
-      label.textContent = `You can ask for a new code in ${seconds} s.`;
+      label.textContent = (button.dataset.waiting ?? "").replace("{{seconds}}", String(seconds));
       seconds -= 1;
       setTimeout(tick, 1000);
     } else {
       const wasWaiting = button.disabled;
       button.disabled = false;
       label.textContent = "";
-      if (wasWaiting && announcement) announcement.textContent = "You can now ask for a new code.";
+      if (wasWaiting && announcement) announcement.textContent = button.dataset.ready ?? "";
     }
   };
   tick();

@@ -1,30 +1,32 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { Config } from "../config.js";
 
-export type ParsedPhone = { ok: true; e164: string } | { ok: false; error: string };
+/** Why a typed number cannot be used; the page words it (methods:phone.numberProblems). */
+export type PhoneNumberProblem = "missing" | "invalid" | "region" | "premium" | "not_mobile";
+
+export type ParsedPhone =
+  | { ok: true; e164: string }
+  /** `allowedRegions`: the countries whose numbers can be used, for the words of "region". */
+  | { ok: false; problem: PhoneNumberProblem; allowedRegions: string[] };
 
 /**
  * Turns what a user typed ("06 12345678", "+31 6 1234 5678") into E.164, refusing numbers that
  * cannot receive our SMS or that cost the practice money to reach (SMS pumping, toll fraud).
  */
 export function parsePhoneInput(input: string, config: Pick<Config, "phoneDefaultRegion" | "phoneAllowedRegions">): ParsedPhone {
+  const refuse = (problem: PhoneNumberProblem): ParsedPhone => ({
+    ok: false,
+    problem,
+    allowedRegions: config.phoneAllowedRegions,
+  });
   const trimmed = input.trim();
-  if (!trimmed) return { ok: false, error: "Enter your mobile phone number." };
+  if (!trimmed) return refuse("missing");
   const phone = parsePhoneNumberFromString(trimmed, config.phoneDefaultRegion as never);
-  if (!phone?.isValid()) {
-    return { ok: false, error: "This is not a valid phone number. Check the digits, for example 06 12345678 or +31 6 12345678." };
-  }
-  if (!phone.country || !config.phoneAllowedRegions.includes(phone.country)) {
-    const allowed = config.phoneAllowedRegions.join(", ");
-    return { ok: false, error: `Only phone numbers from ${allowed} can be used for two-step login.` };
-  }
+  if (!phone?.isValid()) return refuse("invalid");
+  if (!phone.country || !config.phoneAllowedRegions.includes(phone.country)) return refuse("region");
   const type = phone.getType();
-  if (type === "PREMIUM_RATE" || type === "SHARED_COST") {
-    return { ok: false, error: "Premium-rate and shared-cost numbers cannot be used. Enter your own mobile number." };
-  }
-  if (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE") {
-    return { ok: false, error: "This is not a mobile number. Text messages need a mobile phone: enter your mobile number." };
-  }
+  if (type === "PREMIUM_RATE" || type === "SHARED_COST") return refuse("premium");
+  if (type !== "MOBILE" && type !== "FIXED_LINE_OR_MOBILE") return refuse("not_mobile");
   return { ok: true, e164: phone.number };
 }
 

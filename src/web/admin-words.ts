@@ -99,8 +99,7 @@ export function describeCreateUserRefusal(
 } {
   switch (refusal.reason) {
     case "weak_password":
-      // The password's words (web/password-words.ts) are still English only.
-      return { field: "password", message: describePasswordProblem(refusal.problem, "their") };
+      return { field: "password", message: describePasswordProblem(refusal.problem, "their", t) };
     case "email_taken":
       return { field: "email", message: t("admin:refusals.emailTaken") };
   }

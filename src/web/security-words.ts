@@ -1,6 +1,7 @@
 import { englishWords, type Translate } from "../i18n.js";
 import { findFactorPages, findLoginChoice } from "../methods/page-list.js";
 import type { AuditEvent } from "../services/audit.js";
+import { identifyBrowser } from "../services/user-agents.js";
 
 // User-facing words for security events (locales/<language>/events.json): the security page and
 // the admin pages list events in plain words. Each factor words its own (methods/<factor>/pages.ts).
@@ -98,4 +99,9 @@ export function describeSecurityEvent(event: AuditEvent, t: Translate = englishW
 }
 
 /** "Chrome on Android": enough to recognise one's own device, from the User-Agent header. */
-export { describeBrowser } from "../services/user-agents.js";
+export function describeBrowser(userAgent: string | null | undefined, t: Translate = englishWords()): string {
+  const found = identifyBrowser(userAgent);
+  if (!found) return t("events:browser.unknown");
+  const browser = found.browser ?? t("events:browser.some");
+  return found.os ? t("events:browser.on", { browser, os: found.os }) : browser;
+}

@@ -85,7 +85,7 @@ export function viewHelpers(config: Config): RequestHandler {
     res.locals.user = undefined;
     res.locals.formatIp = formatIp;
     res.locals.describeEvent = (event: AuditEvent) => describeSecurityEvent(event, wordsOf(req));
-    res.locals.describeBrowser = describeBrowser;
+    res.locals.describeBrowser = (userAgent: string | null) => describeBrowser(userAgent, wordsOf(req));
     setLanguageLocals(req, res);
     next();
   };

@@ -142,7 +142,7 @@ test("in Dutch: the method choice, the app, SMS and call pages, and adding and u
   await add.click();
   await waitForPage(page, `${baseUrl}/account/security`);
   assert.match(await page.getByRole("status").first().innerText(), /Uw passkey is toegevoegd\./);
-  await page.getByRole("button", { name: "Uitloggen" }).click();
+  await page.getByRole("button", { name: "Uitloggen", exact: true }).click();
   await waitForPage(page, `${baseUrl}/login?signed_out=1`);
 
   // ---- Logging in with the passkey ----

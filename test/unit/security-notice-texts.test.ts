@@ -30,6 +30,10 @@ test("every security notice, in every language, fits one GSM-7 segment after the
       const septets = countGsm7Septets(text)!;
       assert.ok(septets <= septetsPerSegment, `${locale} ${key}: ${septets} septets: ${text}`);
     }
+    // The old number hears that it was replaced, with the new one's last digits.
+    const changed = `${longestName}: ${words("methods:phone.changedWarning", { digits: "78" })}`;
+    assert.deepEqual(nonGsm7Characters(changed), [], `${locale}: the number-changed SMS has only GSM-7 characters`);
+    assert.ok(countGsm7Septets(changed)! <= septetsPerSegment, `${locale}: ${changed}`);
   }
 });
 

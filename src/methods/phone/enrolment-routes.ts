@@ -99,7 +99,10 @@ export function phoneEnrolmentRoutes(
     const parsed = parseForm(phoneForm, req.body);
     if (!parsed.ok) return showNumberForm(req, res, parsed.formError, 400);
     const number = parsePhoneInput(parsed.data.phone, config);
-    if (!number.ok) return showNumberForm(req, res, { field: "phone", message: number.error }, 400, parsed.data.phone);
+    if (!number.ok) {
+      const message = phrase(`methods:phone.numberProblems.${number.problem}`, { regions: number.allowedRegions.join(", ") });
+      return showNumberForm(req, res, { field: "phone", message }, 400, parsed.data.phone);
+    }
     await sendCode(req, res, number.e164);
   });
 
@@ -131,7 +134,8 @@ export function phoneEnrolmentRoutes(
       // It goes to the user, in the language of the page they changed it on.
       await phone.sendSecurityNotice(
         outcome.previousPhone,
-        wordsOf(req)("methods:phone.changedWarning", { number: maskPhoneNumber(outcome.phone) }),
+        // The new number's last digits only: a masked number's dots are not in the SMS alphabet.
+        wordsOf(req)("methods:phone.changedWarning", { digits: outcome.phone.slice(-2) }),
       );
     }
     await onEnrolled?.(req, res);

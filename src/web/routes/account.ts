@@ -163,7 +163,7 @@ export function accountRoutes(deps: AccountDeps) {
         at: event.occurredAt,
         what: describeSecurityEvent(event, t),
         ip: formatIp(event.ip),
-        browser: describeBrowser(event.userAgent),
+        browser: describeBrowser(event.userAgent, wordsOf(req)),
       })),
       scripts: ["/public/js/reveal-supported.js"],
     });
