@@ -45,7 +45,7 @@ const baselineFactors = [
 ].map((factor, index) => ({
   ...factor,
   id: String(index),
-  enrolment: factor.path ? { href: `/account/2fa/${factor.path}`, label: "Add", object: factor.name } : null,
+  enrolment: factor.path ? { href: `/account/2fa/${factor.path}`, label: "Add", name: factor.name } : null,
   removal: null,
   manage: null,
 }));

@@ -86,9 +86,9 @@ export interface FactorPages {
     /** The security page's buttons. */
     addLabel: string;
     changeLabel: string;
-    /** What the button says to a screen reader after Add / Change. */
-    addObject: string;
-    changeObject: string;
+    /** The buttons' whole names, as a screen reader reads them: "Add an authenticator app". */
+    addName: string;
+    changeName: string;
     /** The enrolment chooser's button. */
     chooserLabel: string;
     /** Shown first and marked recommended for these roles. */
@@ -105,8 +105,11 @@ export interface FactorPages {
   };
   /** Removing it from the security page; null when it cannot be removed on its own. */
   removal: null | {
-    /** Read by a screen reader after "Remove". */
+    /** The factor as a sentence names it: "the authenticator app". */
     object: string;
+    /** The Remove button's whole name: "Remove the authenticator app"; with `{{name}}` for one of several items. */
+    name: string;
+    itemName: string | null;
     removedNotice: string;
     /** The SMS to the user's phone before it goes. */
     warning: string;
@@ -114,7 +117,7 @@ export interface FactorPages {
     actionWords: string;
   };
   /** A link to manage what the user has of it (recovery codes: create new ones). */
-  manage(summary: FactorSummary | null, hasSecondFactor: boolean): { href: string; label: string; object: string } | null;
+  manage(summary: FactorSummary | null, hasSecondFactor: boolean): { href: string; label: string; name: string } | null;
   logins: LoginChoice[];
   /** The words of the security events about it (keys; `enrolled` picks one for the event's details). */
   events: {

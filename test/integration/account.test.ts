@@ -441,10 +441,11 @@ describe("in Dutch", () => {
     assert.match(text, /U bent hier ingelogd en op 1 andere plek\./);
     assert.match(text, /Recente beveiligingsactiviteit/);
     assert.match(text, /Ziet u iets wat u niet herkent\? Wijzig dan uw wachtwoord en neem contact op met de praktijk\./);
+    // What a screen reader reads: the whole name, in a Dutch word order.
     const names = parse(html)
       .querySelectorAll("main a, main button")
-      .map((element) => element.text.replace(/\s+/g, " ").trim());
-    for (const name of ["Vervangen de authenticator-app", "Verwijderen de authenticator-app", "Overal elders uitloggen"]) {
+      .map((element) => (element.getAttribute("aria-label") ?? element.text).replace(/\s+/g, " ").trim());
+    for (const name of ["De authenticator-app vervangen", "De authenticator-app verwijderen", "Overal elders uitloggen"]) {
       assert.ok(names.includes(name), `${name} in ${names.join(" | ")}`);
     }
     // The switch: the page's own, with ids of its own, and the footer's.

@@ -15,8 +15,8 @@ export const passkeyPages: FactorPages = {
     path: "passkey",
     addLabel: "methods:passkey.add",
     changeLabel: "methods:passkey.change",
-    addObject: "methods:passkey.addObject",
-    changeObject: "methods:passkey.changeObject",
+    addName: "methods:passkey.addName",
+    changeName: "methods:passkey.changeName",
     chooserLabel: "methods:passkey.chooser",
     // It resists phishing, which codes do not: for the accounts that see many patients' data.
     recommendedFor: ["doctor", "admin"],
@@ -28,6 +28,8 @@ export const passkeyPages: FactorPages = {
   },
   removal: {
     object: "methods:passkey.removalObject",
+    name: "methods:passkey.removeName",
+    itemName: "methods:passkey.removeItemName",
     removedNotice: "methods:passkey.removed",
     warning: "methods:passkey.removedWarning",
     actionWords: "methods:passkey.removeAction",

@@ -12,7 +12,7 @@ export const recoveryPages: FactorPages = {
   removal: null,
   manage: (_summary, hasSecondFactor) =>
     hasSecondFactor
-      ? { href: "/account/recovery-codes", label: "methods:recovery.manage", object: "methods:recovery.manageObject" }
+      ? { href: "/account/recovery-codes", label: "methods:recovery.manage", name: "methods:recovery.manageName" }
       : null,
   logins: [
     {

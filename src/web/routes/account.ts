@@ -73,7 +73,7 @@ function wordBackupSuggestion(t: Translate, enrolledKinds: Parameters<typeof des
     words: t(suggestion.words),
     why: t(suggestion.why),
     label: t(enrolment.addLabel),
-    object: t(enrolment.addObject),
+    name: t(enrolment.addName),
   };
 }
 
@@ -147,14 +147,21 @@ export function accountRoutes(deps: AccountDeps) {
             ? {
                 href: `/account/2fa/${pages.enrolment.path}`,
                 label: t(summary ? pages.enrolment.changeLabel : pages.enrolment.addLabel),
-                object: t(summary ? pages.enrolment.changeObject : pages.enrolment.addObject),
+                name: t(summary ? pages.enrolment.changeName : pages.enrolment.addName),
               }
             : null,
           removal:
             pages.removal && summary && canRemove(summary)
-              ? { href: `/account/2fa/${pages.id}/remove`, object: t(pages.removal.object), items: summary.items }
+              ? {
+                  href: `/account/2fa/${pages.id}/remove`,
+                  name: t(pages.removal.name),
+                  items: summary.items.map((item) => ({
+                    id: item.id,
+                    name: t(pages.removal!.itemName ?? pages.removal!.name, { name: item.name }),
+                  })),
+                }
               : null,
-          manage: manage ? { href: manage.href, label: t(manage.label), object: t(manage.object) } : null,
+          manage: manage ? { href: manage.href, label: t(manage.label), name: t(manage.name) } : null,
         };
       }),
       otherSessions: Math.max(0, overview.sessionCount - 1),
