@@ -5,9 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
-# A method's browser scripts (src/methods/<factor>/browser/*.js) are served from beside its code.
-RUN cd src && find methods -path '*/browser/*.js' -exec install -D {} ../dist/src/{} \;
+COPY scripts ./scripts
+# tsc, then a method's browser scripts (src/methods/<factor>/browser/*.js) beside its compiled code.
+RUN npm run build
 
 # Run: production dependencies and compiled JavaScript only, as an unprivileged user.
 FROM node:20-bookworm-slim
