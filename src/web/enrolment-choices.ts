@@ -26,8 +26,9 @@ export function enrolmentChoices(role: Role, basePath: string) {
         ]
       : [],
   );
-  // Recommended first, keeping the registry's order otherwise.
-  choices.sort((a, b) => Number(b.isRecommended) - Number(a.isRecommended));
+  // A recommended choice that needs the browser's support comes first (hidden where it lacks it).
+  const rank = (choice: EnrolmentChoice) => (choice.isRecommended ? (choice.needsBrowserSupport ? 2 : 1) : 0);
+  choices.sort((a, b) => rank(b) - rank(a));
   return {
     enrolmentChoices: choices,
     scripts: choices.some((choice) => choice.needsBrowserSupport) ? ["/public/js/reveal-supported.js"] : [],

@@ -156,3 +156,41 @@ test("without JavaScript the passkey page says so and points to the other method
   await waitForPage(page, `${baseUrl}/login/2fa`);
   await context.close();
 });
+
+test("a new doctor is offered a passkey first, as recommended, sets one up and goes on to their patients", async () => {
+  t.clock.set(new Date());
+  const doctor = await t.createUser("doctor", { name: "Dr. Pieter Passkey", withApp: false });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const { cdp, authenticatorId } = await addVirtualAuthenticator(context, page);
+
+  await logInWithPassword(page, baseUrl, doctor);
+  await waitForPage(page, `${baseUrl}/enrol`);
+  // Where the browser can use passkeys, the script shows that choice, first and recommended.
+  const choices = page.locator(".choice-list li:not([hidden]) a");
+  await page.getByRole("link", { name: /Use a passkey.*\(recommended\)/ }).waitFor();
+  assert.match(await choices.first().innerText(), /^Use a passkey.*\(recommended\)$/);
+  await screenshot(page, journey, "09-doctor-must-enrol");
+  assert.deepEqual(await seriousAccessibilityProblems(page), []);
+
+  await choices.first().click();
+  await waitForPage(page, `${baseUrl}/enrol/passkey`);
+  await page.getByLabel("Name for this passkey").fill("Consulting room PC");
+  await page.getByRole("button", { name: "Add passkey" }).click();
+  // The first factor comes with recovery codes, shown once, then the doctor's own page.
+  await waitForPage(page, `${baseUrl}/account/recovery-codes/new`);
+  await screenshot(page, journey, "10-doctor-recovery-codes");
+  await page.getByLabel("I have saved these codes somewhere safe").check();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await waitForPage(page, `${baseUrl}/doctor`);
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  assert.equal(credentials.length, 1);
+  const [latest] = await t.services.audit.listEventsForUser(doctor.id, 5);
+  assert.ok(latest);
+  assert.ok(
+    (await t.services.audit.listEventsForUser(doctor.id, 20)).some(
+      (event) => event.type === "login.succeeded" && event.details.method === "enrolment",
+    ),
+  );
+  await context.close();
+});

@@ -353,7 +353,7 @@ describe("setting up two-step login, in Dutch", () => {
     const chooser = await agent.get("/enrol");
     assertDutch(chooser, "Inloggen in twee stappen instellen");
     assert.match(chooser.text, /Als arts kunt u gegevens van meerdere patiënten inzien\./);
-    assert.match(chooser.text, /Een authenticator-app gebruiken \(aanbevolen\)<\/a>/);
+    assert.match(chooser.text, /Een authenticator-app gebruiken<span data-unless-webauthn> \(aanbevolen\)<\/span><\/a>/);
     assert.match(chooser.text, /<a href="\/help\/2fa">Hoe werkt het\?<\/a>/);
 
     const appPage = await agent.get("/enrol/app");
