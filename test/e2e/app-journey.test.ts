@@ -204,7 +204,7 @@ test("in Dutch: the security settings and the confirmation before removing the a
     await methods.getByRole("row", { name: /Authenticator-app/ }).innerText(),
     /Ingesteld op \d+ [a-z]+ \d{4} om \d\d:\d\d/,
   );
-  assert.ok(await methods.getByRole("link", { name: "Vervangen de authenticator-app" }).isVisible());
+  assert.ok(await methods.getByRole("link", { name: "De authenticator-app vervangen" }).isVisible());
   const activity = page.getByRole("table", { name: "Uw laatste 20 beveiligingsgebeurtenissen, nieuwste eerst" });
   assert.match(await activity.innerText(), /Ingelogd met de authenticator-app/);
   const pageSwitch = page.locator('form[aria-labelledby="security-language-label"]');
@@ -214,7 +214,7 @@ test("in Dutch: the security settings and the confirmation before removing the a
 
   // ---- Removing the app after 5 minutes: the confirmation asks first, in Dutch ----
   portal.t.clock.advanceMinutes(6);
-  await methods.getByRole("button", { name: "Verwijderen de authenticator-app" }).click();
+  await methods.getByRole("button", { name: "De authenticator-app verwijderen" }).click();
   await page.getByRole("heading", { name: "Bevestig dat u het bent" }).waitFor();
   assert.equal(pathOf(page), "/account/confirm");
   assert.match(
