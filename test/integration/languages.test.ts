@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
-import { csrfFrom, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import { csrfFrom, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
 import { signTwilioRequest } from "../support/twilio-emulator.js";
 
 // The portal speaks English and Dutch. Which one: the signed-in user's saved choice, else the
@@ -331,6 +331,23 @@ describe("the SMS and the call speak the recipient's language", () => {
     );
     const again = await webhook("gather", token, { CallSid: "CA1", Digits: "1" });
     assert.match(again.text, /Dit telefoontje is niet meer geldig\./, "a replay changes nothing, in Dutch");
+  });
+
+  test("an admin's reset warns the old number in its owner's language, not the admin's", async () => {
+    const user = await dutchPatientWithPhone("+31613000004");
+    const admin = await t.createUser("admin");
+    await t.services.userLocales.saveUserLocale(admin.id, "en");
+    const { agent } = await t.logIn(admin);
+    const resetPath = `/admin/users/${user.id}/reset-2fa`;
+    const done = await submitForm(agent, resetPath, resetPath, { reason: "Lost phone, called back" });
+    assert.equal(done.status, 303);
+    const { rows } = await t.database.db.query("SELECT body FROM phone_outbox WHERE to_number = $1 ORDER BY id DESC LIMIT 1", [
+      "+31613000004",
+    ]);
+    assert.equal(
+      rows[0]?.body,
+      "Portal: de praktijk heeft uw inloggen in twee stappen teruggezet. Niet door u gevraagd? Neem dan contact op met de praktijk.",
+    );
   });
 
   test("a user who chose no language hears DEFAULT_LOCALE", async () => {
