@@ -249,6 +249,32 @@ describe("pages in Dutch", () => {
     assert.match(loginPage.text, /role="status">U bent uitgelogd\./);
   });
 
+  test("a login that a revocation stopped halfway says so in Dutch, at the second step and at enrolment", async () => {
+    for (const [role, stagePath, notice] of [
+      ["patient", "/login/2fa", "Uw inlog is niet op tijd afgerond of is gestopt. Log opnieuw in."],
+      ["doctor", "/enrol", "Uw sessie is beëindigd. Log opnieuw in."],
+    ] as const) {
+      const user = await t.createUser(role, { withApp: role === "patient" });
+      await t.services.userLocales.saveUserLocale(user.id, "nl");
+      const { agent, response } = await logInWith(user, { "Accept-Language": "nl" });
+      assert.equal(response.headers.location, stagePath);
+      // The session as a request still in flight writes it back after the revocation.
+      const { rows } = await t.database.db.query("SELECT sid, sess, expire FROM session WHERE user_id = $1", [user.id]);
+      await t.services.sessions.invalidateUserSessions(user.id);
+      for (const row of rows) {
+        await t.database.db.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2, $3)", [
+          row.sid,
+          JSON.stringify(row.sess),
+          row.expire,
+        ]);
+      }
+      const ended = await agent.get(stagePath).set("Accept-Language", "nl");
+      assert.equal(ended.headers.location, "/login", role);
+      const loginPage = await agent.get("/login").set("Accept-Language", "nl");
+      assert.match(loginPage.text, new RegExp(`role="status">${notice}`), role);
+    }
+  });
+
   test("dates and times are written in Dutch, in Amsterdam time", async () => {
     const doctor = await t.createUser("doctor");
     const patient = await t.createUser("patient", { name: "Kees Smit" });
