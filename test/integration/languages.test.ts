@@ -163,6 +163,36 @@ describe("the language switch", () => {
     const page = await elsewhere.get("/patient").set("Accept-Language", "en");
     assert.equal(htmlLang(page.text), "nl", "another browser, no cookie: the saved choice");
   });
+
+  test("the browser's choice outlives a logout: the logout ends the session cookie by name, not every cookie", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logInWith(user, { "Accept-Language": "en" });
+    const home = await agent.get("/patient").set("Accept-Language", "en");
+    await agent
+      .post("/language")
+      .set("Accept-Language", "en")
+      .type("form")
+      .send({ lang: "nl", next: "/patient", _csrf: csrfFrom(home.text) });
+    const page = await agent.get("/patient").set("Accept-Language", "en");
+    const out = await agent
+      .post("/logout")
+      .set("Accept-Language", "en")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text) });
+    assert.equal(out.status, 303);
+    // Clear-Site-Data: "cookies" would take the portal.lang cookie with it: the logged-out page
+    // and the next login would be in the browser's English again.
+    assert.doesNotMatch(String(out.headers["clear-site-data"] ?? ""), /"cookies"/);
+    const cookies = ([] as string[]).concat(out.headers["set-cookie"] ?? []);
+    assert.ok(
+      cookies.some((cookie) => cookie.startsWith("portal.sid=;") && /Expires=Thu, 01 Jan 1970/.test(cookie)),
+      cookies.join("\n"),
+    );
+    assert.ok(!cookies.some((cookie) => cookie.startsWith("portal.lang=")), "the language cookie is left alone");
+    const loggedOut = await agent.get(out.headers.location!).set("Accept-Language", "en");
+    assert.equal(htmlLang(loggedOut.text), "nl");
+    assert.match(loggedOut.text, /role="status">U bent uitgelogd\./);
+  });
 });
 
 describe("the first login", () => {
