@@ -54,6 +54,23 @@ describe("choosing the language", () => {
     }
   });
 
+  test("Accept-Language is read as HTTP defines it: the most wanted language first, in any case, and q=0 for one not wanted", async () => {
+    for (const [header, expected] of [
+      ["nl-NL, en;q=0.5", "nl"],
+      ["nl-NL,en-US;q=0.9,en;q=0.8", "nl"],
+      ["en-GB, nl;q=0.9", "en"],
+      ["NL", "nl"],
+      ["NL-nl, en;q=0.5", "nl"],
+      ["nl;q=0, en;q=0.5", "en"],
+      ["nl;q=0.000, de", "en"],
+      ["*;q=0.5, nl;q=0", "en"],
+      ["de-DE, nl-BE;q=0.8, en;q=0.5", "nl"],
+    ] as const) {
+      const page = await request(t.app).get("/login").set("Accept-Language", header);
+      assert.equal(htmlLang(page.text), expected, header);
+    }
+  });
+
   test("the visitor's cookie comes before Accept-Language", async () => {
     const english = await request(t.app).get("/login").set("Accept-Language", "nl").set("Cookie", "portal.lang=en");
     assert.equal(htmlLang(english.text), "en");
