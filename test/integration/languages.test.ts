@@ -241,6 +241,26 @@ describe("the first login", () => {
     assert.equal(done.status, 303);
     assert.equal(await localeOf(user.id), "nl");
   });
+
+  test("a doctor who must set up two-step login gets the phone's code in the language of the pages", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    const { agent, response } = await logInWith(doctor, { "Accept-Language": "nl" });
+    assert.equal(response.headers.location, "/enrol");
+    // The password is all this account has: the enrolment is where its first login goes on.
+    assert.equal(await localeOf(doctor.id), "nl");
+    const page = await agent.get("/enrol/phone").set("Accept-Language", "nl");
+    assert.equal(htmlLang(page.text), "nl");
+    const sent = await agent
+      .post("/enrol/phone")
+      .set("Accept-Language", "nl")
+      .type("form")
+      .send({ phone: "06 13000005", _csrf: csrfFrom(page.text) });
+    assert.equal(sent.headers.location, "/enrol/phone/verify");
+    const { rows } = await t.database.db.query("SELECT body FROM phone_outbox WHERE to_number = $1 ORDER BY id DESC LIMIT 1", [
+      "+31613000005",
+    ]);
+    assert.match(String(rows[0]?.body), /^Portal: code \d{6} bevestigt dit telefoonnummer\. 5 minuten geldig\./);
+  });
 });
 
 describe("pages in Dutch", () => {
