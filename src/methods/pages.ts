@@ -93,8 +93,12 @@ export interface FactorPages {
     chooserLabel: string;
     /** Shown first and marked recommended for these roles. */
     recommendedFor: readonly Role[];
-    /** "Add your phone as a back-up, so you can still log in without the app": the reason. */
+    /**
+     * Why a user who has only this method should add another, as the end of the back-up
+     * suggestion: "so you can still log in without the app." (said of the app).
+     */
     backupWhy: string;
+    /** The suggestion to add this method as a back-up: "Add your phone as a back-up". */
     backupWords: string;
     /** The button that goes with it: "Add your phone". */
     backupLabel: string;

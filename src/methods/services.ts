@@ -47,9 +47,9 @@ export function createFactorServices(deps: FactorServiceDeps) {
   const oldPhoneWarning: OldPhoneWarning = {
     collectPhoneNumbers: async (userId, tx) =>
       [await services.phone.findPhoneNumberIn(tx, userId)].filter((n): n is string => n !== null),
-    sendResetWarning: async (number) => {
-      // Only the number reaches here, not its owner's language: the warning is in DEFAULT_LOCALE.
-      const sent = await services.phone.sendSecurityNotice(number, deps.phoneWords(null)("phone:notice.resetByPractice"));
+    sendResetWarning: async (number, user) => {
+      // In the language of the number's owner (their saved choice, else DEFAULT_LOCALE), not the admin's.
+      const sent = await services.phone.sendSecurityNotice(number, deps.phoneWords(user.locale)("phone:notice.resetByPractice"));
       if (!sent) throw new Error("the warning SMS could not be sent");
     },
   };

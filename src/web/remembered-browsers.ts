@@ -11,6 +11,7 @@ import {
   type RememberedBrowsers,
 } from "../services/remembered-browsers.js";
 import type { User } from "../services/users.js";
+import { languageCookieName } from "./language.js";
 import { requestContext } from "./request-context.js";
 import { sessionCookieName, startUserSession } from "./session.js";
 
@@ -149,11 +150,13 @@ export function createRememberedBrowserSteps({
   }
 
   /**
-   * At logout. Clear-Site-Data "cookies" would also wipe the remember cookie, which is meant to
-   * outlive a logout; with one present, the session cookie is expired by name instead.
+   * At logout. Clear-Site-Data "cookies" would also wipe the remember cookie and the language
+   * cookie, which are meant to outlive a logout; with either present, the session cookie is
+   * expired by name instead.
    */
   function clearCookiesAtLogout(req: Request, res: Response) {
-    if (readBrowserKeys(req).length === 0) {
+    const hasLanguageChoice = parseCookies(req.get("cookie") ?? "")[languageCookieName] !== undefined;
+    if (readBrowserKeys(req).length === 0 && !hasLanguageChoice) {
       res.set("Clear-Site-Data", '"cookies"');
       return;
     }

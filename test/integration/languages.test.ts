@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import request from "supertest";
-import { csrfFrom, startTestApp, type TestApp, type TestUser } from "../support/app.js";
+import { csrfFrom, startTestApp, submitForm, type TestApp, type TestUser } from "../support/app.js";
 import { signTwilioRequest } from "../support/twilio-emulator.js";
 
 // The portal speaks English and Dutch. Which one: the signed-in user's saved choice, else the
@@ -51,6 +51,23 @@ describe("choosing the language", () => {
       const page = header ? await call.set("Accept-Language", header) : await call;
       assert.equal(htmlLang(page.text), "en", String(header));
       assert.equal(heading(page.text), "Log in");
+    }
+  });
+
+  test("Accept-Language is read as HTTP defines it: the most wanted language first, in any case, and q=0 for one not wanted", async () => {
+    for (const [header, expected] of [
+      ["nl-NL, en;q=0.5", "nl"],
+      ["nl-NL,en-US;q=0.9,en;q=0.8", "nl"],
+      ["en-GB, nl;q=0.9", "en"],
+      ["NL", "nl"],
+      ["NL-nl, en;q=0.5", "nl"],
+      ["nl;q=0, en;q=0.5", "en"],
+      ["nl;q=0.000, de", "en"],
+      ["*;q=0.5, nl;q=0", "en"],
+      ["de-DE, nl-BE;q=0.8, en;q=0.5", "nl"],
+    ] as const) {
+      const page = await request(t.app).get("/login").set("Accept-Language", header);
+      assert.equal(htmlLang(page.text), expected, header);
     }
   });
 
@@ -163,6 +180,36 @@ describe("the language switch", () => {
     const page = await elsewhere.get("/patient").set("Accept-Language", "en");
     assert.equal(htmlLang(page.text), "nl", "another browser, no cookie: the saved choice");
   });
+
+  test("the browser's choice outlives a logout: the logout ends the session cookie by name, not every cookie", async () => {
+    const user = await t.createUser("patient");
+    const { agent } = await logInWith(user, { "Accept-Language": "en" });
+    const home = await agent.get("/patient").set("Accept-Language", "en");
+    await agent
+      .post("/language")
+      .set("Accept-Language", "en")
+      .type("form")
+      .send({ lang: "nl", next: "/patient", _csrf: csrfFrom(home.text) });
+    const page = await agent.get("/patient").set("Accept-Language", "en");
+    const out = await agent
+      .post("/logout")
+      .set("Accept-Language", "en")
+      .type("form")
+      .send({ _csrf: csrfFrom(page.text) });
+    assert.equal(out.status, 303);
+    // Clear-Site-Data: "cookies" would take the portal.lang cookie with it: the logged-out page
+    // and the next login would be in the browser's English again.
+    assert.doesNotMatch(String(out.headers["clear-site-data"] ?? ""), /"cookies"/);
+    const cookies = ([] as string[]).concat(out.headers["set-cookie"] ?? []);
+    assert.ok(
+      cookies.some((cookie) => cookie.startsWith("portal.sid=;") && /Expires=Thu, 01 Jan 1970/.test(cookie)),
+      cookies.join("\n"),
+    );
+    assert.ok(!cookies.some((cookie) => cookie.startsWith("portal.lang=")), "the language cookie is left alone");
+    const loggedOut = await agent.get(out.headers.location!).set("Accept-Language", "en");
+    assert.equal(htmlLang(loggedOut.text), "nl");
+    assert.match(loggedOut.text, /role="status">U bent uitgelogd\./);
+  });
 });
 
 describe("the first login", () => {
@@ -193,6 +240,26 @@ describe("the first login", () => {
       .send({ code: await generateTotpCode(user.totpSecret!, t.clock.now()), _csrf: csrfFrom(appPage.text) });
     assert.equal(done.status, 303);
     assert.equal(await localeOf(user.id), "nl");
+  });
+
+  test("a doctor who must set up two-step login gets the phone's code in the language of the pages", async () => {
+    const doctor = await t.createUser("doctor", { withApp: false });
+    const { agent, response } = await logInWith(doctor, { "Accept-Language": "nl" });
+    assert.equal(response.headers.location, "/enrol");
+    // The password is all this account has: the enrolment is where its first login goes on.
+    assert.equal(await localeOf(doctor.id), "nl");
+    const page = await agent.get("/enrol/phone").set("Accept-Language", "nl");
+    assert.equal(htmlLang(page.text), "nl");
+    const sent = await agent
+      .post("/enrol/phone")
+      .set("Accept-Language", "nl")
+      .type("form")
+      .send({ phone: "06 13000005", _csrf: csrfFrom(page.text) });
+    assert.equal(sent.headers.location, "/enrol/phone/verify");
+    const { rows } = await t.database.db.query("SELECT body FROM phone_outbox WHERE to_number = $1 ORDER BY id DESC LIMIT 1", [
+      "+31613000005",
+    ]);
+    assert.match(String(rows[0]?.body), /^Portal: code \d{6} bevestigt dit telefoonnummer\. 5 minuten geldig\./);
   });
 });
 
@@ -247,6 +314,32 @@ describe("pages in Dutch", () => {
       .send({ _csrf: csrfFrom(security.text) });
     const loginPage = await agent.get(out.headers.location!).set("Accept-Language", "nl");
     assert.match(loginPage.text, /role="status">U bent uitgelogd\./);
+  });
+
+  test("a login that a revocation stopped halfway says so in Dutch, at the second step and at enrolment", async () => {
+    for (const [role, stagePath, notice] of [
+      ["patient", "/login/2fa", "Uw inlog is niet op tijd afgerond of is gestopt. Log opnieuw in."],
+      ["doctor", "/enrol", "Uw sessie is beëindigd. Log opnieuw in."],
+    ] as const) {
+      const user = await t.createUser(role, { withApp: role === "patient" });
+      await t.services.userLocales.saveUserLocale(user.id, "nl");
+      const { agent, response } = await logInWith(user, { "Accept-Language": "nl" });
+      assert.equal(response.headers.location, stagePath);
+      // The session as a request still in flight writes it back after the revocation.
+      const { rows } = await t.database.db.query("SELECT sid, sess, expire FROM session WHERE user_id = $1", [user.id]);
+      await t.services.sessions.invalidateUserSessions(user.id);
+      for (const row of rows) {
+        await t.database.db.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2, $3)", [
+          row.sid,
+          JSON.stringify(row.sess),
+          row.expire,
+        ]);
+      }
+      const ended = await agent.get(stagePath).set("Accept-Language", "nl");
+      assert.equal(ended.headers.location, "/login", role);
+      const loginPage = await agent.get("/login").set("Accept-Language", "nl");
+      assert.match(loginPage.text, new RegExp(`role="status">${notice}`), role);
+    }
   });
 
   test("dates and times are written in Dutch, in Amsterdam time", async () => {
@@ -331,6 +424,23 @@ describe("the SMS and the call speak the recipient's language", () => {
     );
     const again = await webhook("gather", token, { CallSid: "CA1", Digits: "1" });
     assert.match(again.text, /Dit telefoontje is niet meer geldig\./, "a replay changes nothing, in Dutch");
+  });
+
+  test("an admin's reset warns the old number in its owner's language, not the admin's", async () => {
+    const user = await dutchPatientWithPhone("+31613000004");
+    const admin = await t.createUser("admin");
+    await t.services.userLocales.saveUserLocale(admin.id, "en");
+    const { agent } = await t.logIn(admin);
+    const resetPath = `/admin/users/${user.id}/reset-2fa`;
+    const done = await submitForm(agent, resetPath, resetPath, { reason: "Lost phone, called back" });
+    assert.equal(done.status, 303);
+    const { rows } = await t.database.db.query("SELECT body FROM phone_outbox WHERE to_number = $1 ORDER BY id DESC LIMIT 1", [
+      "+31613000004",
+    ]);
+    assert.equal(
+      rows[0]?.body,
+      "Portal: de praktijk heeft uw inloggen in twee stappen teruggezet. Niet door u gevraagd? Neem dan contact op met de praktijk.",
+    );
   });
 
   test("a user who chose no language hears DEFAULT_LOCALE", async () => {

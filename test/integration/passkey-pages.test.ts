@@ -272,6 +272,27 @@ test("a first passkey comes with recovery codes; it is then a way in, and the se
   assert.match(choose.text, /<script src="\/public\/js\/reveal-supported.js" defer><\/script>/);
 });
 
+test("a user whose only method is a passkey is offered the phone as a back-up for the passkey, not for an app", async () => {
+  const user = await t.createUser("patient");
+  const { agent } = await addPasskey(user, createSoftwareAuthenticator({ origin }), "Kitchen tablet");
+  const codes = await agent.get("/account/recovery-codes/new");
+  const saved = await agent
+    .post("/account/recovery-codes/saved")
+    .type("form")
+    .send({ _csrf: csrfFrom(codes.text) });
+  assert.equal(saved.status, 303);
+  const reason = "so you can still log in without the device that holds your passkey.";
+  const after = await agent.get(saved.headers.location!);
+  assert.ok(
+    after.text.includes(`Add your phone as a back-up in your security settings, ${reason}`),
+    "the notice after the codes",
+  );
+  const security = await agent.get("/account/security");
+  assert.match(security.text, /class="banner backup-suggestion"><span><strong>Add your phone as a back-up<\/strong>, ([^<]*)</);
+  assert.equal(security.text.match(/backup-suggestion"><span><strong>[^<]*<\/strong>, ([^<]*)</)?.[1], reason);
+  assert.doesNotMatch(security.text, /without the app/);
+});
+
 test("a passkey confirms a security change, which then goes ahead; a wrong one does not", async () => {
   const user = await t.createUser("patient");
   const authenticator = createSoftwareAuthenticator({ origin });

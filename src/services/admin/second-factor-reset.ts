@@ -20,8 +20,15 @@ export interface OldPhoneWarning {
    * still be read. Use the tx given: the embedded database holds one connection.
    */
   collectPhoneNumbers(userId: number, tx: Queryable): Promise<string[]>;
-  /** Runs after the reset is committed; a failure is counted, it never undoes the reset. */
-  sendResetWarning(phoneNumber: string, user: Pick<User, "id" | "name">, context: RequestContext): Promise<void>;
+  /**
+   * Runs after the reset is committed; a failure is counted, it never undoes the reset. The
+   * warning is in the user's language (`locale`, users.locale; null: the portal's default).
+   */
+  sendResetWarning(
+    phoneNumber: string,
+    user: Pick<User, "id" | "name"> & { locale: string | null },
+    context: RequestContext,
+  ): Promise<void>;
 }
 
 export interface SecondFactorReset {
@@ -71,9 +78,10 @@ export function createSecondFactorReset(
     const removedMethods = await listSecondFactorKinds(twoFactor, userId);
 
     const outcome = await db.transaction(async (tx) => {
-      const { rows } = await tx.query(`SELECT ${userColumns} FROM users u WHERE u.id = $1 FOR UPDATE`, [userId]);
+      const { rows } = await tx.query(`SELECT ${userColumns}, u.locale FROM users u WHERE u.id = $1 FOR UPDATE`, [userId]);
       if (!rows[0]) return null;
       const user = mapUserRow(rows[0]);
+      const locale = typeof rows[0].locale === "string" ? rows[0].locale : null;
       const phoneNumbers = (await oldPhoneWarning?.collectPhoneNumbers(userId, tx)) ?? [];
       const recoveryCodesRemoved = await countRecoveryCodesLeft(tx, userId);
       await twoFactor.removeAllFactors(userId, tx);
@@ -95,7 +103,7 @@ export function createSecondFactorReset(
         context,
         tx,
       );
-      return { user, phoneNumbers, recoveryCodesRemoved, sessionsEnded: ended.count };
+      return { user, locale, phoneNumbers, recoveryCodesRemoved, sessionsEnded: ended.count };
     });
     if (!outcome) return { ok: false, reason: "user_not_found" };
 
@@ -103,7 +111,7 @@ export function createSecondFactorReset(
     const phoneWarnings = { sent: 0, failed: 0 };
     for (const phoneNumber of outcome.phoneNumbers) {
       try {
-        await oldPhoneWarning?.sendResetWarning(phoneNumber, user, context);
+        await oldPhoneWarning?.sendResetWarning(phoneNumber, { ...user, locale: outcome.locale }, context);
         phoneWarnings.sent += 1;
       } catch {
         phoneWarnings.failed += 1;

@@ -6,6 +6,7 @@ import { isSecondFactorRequired } from "../../services/policy.js";
 import { includesSecondFactor, type MethodKind } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
+import { type Phrase, phrase } from "../i18n-helpers.js";
 import { regenerateSession, restartWithNotice, type SessionStage, sessionCookieName } from "../session.js";
 import { rememberPendingAction } from "../step-up.js";
 
@@ -23,10 +24,11 @@ declare global {
 /** Where a session at each stage belongs. */
 const stageHomes: Record<SessionStage, string> = { password: "/login/2fa", enrol: "/enrol", complete: "/" };
 
-// What a session that is no longer valid at the second step or the enrolment hears at the login page.
-const endedNotices: Record<Exclude<SessionStage, "complete">, string> = {
-  password: "Your login was not finished in time or was stopped. Please log in again.",
-  enrol: "Your session has ended. Please log in again.",
+// What a session that is no longer valid at the second step or the enrolment hears at the login
+// page, in the language of that page.
+const endedNotices: Record<Exclude<SessionStage, "complete">, Phrase> = {
+  password: phrase("twoFactor:login.attemptOver"),
+  enrol: phrase("auth:notices.ended"),
 };
 
 /**

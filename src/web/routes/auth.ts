@@ -7,6 +7,7 @@ import { HttpError } from "../../services/errors.js";
 import type { LoginService } from "../../services/login.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
+import type { UserLocales } from "../../services/user-locale.js";
 import { emailField, field, parseForm, passwordField } from "../forms.js";
 import { type Phrase, phrase } from "../i18n-helpers.js";
 import { safeReturnPath } from "../middleware/guards.js";
@@ -65,6 +66,7 @@ export function authRoutes({
   config,
   clock,
   rememberedBrowserSteps,
+  userLocales,
 }: {
   login: LoginService;
   audit: AuditLog;
@@ -72,6 +74,7 @@ export function authRoutes({
   config: Config;
   clock: Clock;
   rememberedBrowserSteps: RememberedBrowserSteps;
+  userLocales: UserLocales;
 }) {
   const router = Router();
 
@@ -132,10 +135,9 @@ export function authRoutes({
     }
     if (isSecondFactorRequired(user.role, config)) {
       await startUserSession(req, user, "enrol", clock, next ? { returnTo: next } : {});
-      await audit.recordEvent(
-        { type: "login.enrolment_required", actorUserId: user.id, subjectUserId: user.id },
-        requestContext(req),
-      );
+      const context = requestContext(req);
+      if (context.locale) await userLocales.keepFirstUserLocale(user.id, context.locale);
+      await audit.recordEvent({ type: "login.enrolment_required", actorUserId: user.id, subjectUserId: user.id }, context);
       return res.redirect(303, "/enrol");
     }
     await startUserSession(req, user, "complete", clock);
