@@ -223,6 +223,20 @@ describe("the first login", () => {
     assert.equal(await localeOf(user.id), "nl", "the saved choice stays until the user switches");
   });
 
+  test("a password alone switches the page's language but does not change the user's saved one", async () => {
+    const user = await t.createUser("patient", { withApp: true });
+    await t.database.db.query("UPDATE users SET locale = 'en' WHERE id = $1", [user.id]);
+    const { agent, response } = await logInWith(user);
+    assert.equal(response.headers.location, "/login/2fa");
+    const choose = await agent.get("/login/2fa");
+    const switched = await agent
+      .post("/language")
+      .type("form")
+      .send({ lang: "nl", next: "/login/2fa", _csrf: csrfFrom(choose.text) });
+    assert.equal(switched.status, 303);
+    assert.equal(await localeOf(user.id), "en", "the SMS and calls keep the language the user chose");
+  });
+
   test("with two-step login, the language is saved when the second step passes", async () => {
     const user = await t.createUser("patient", { withApp: true });
     const { agent, response } = await logInWith(user, { "Accept-Language": "nl" });

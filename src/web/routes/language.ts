@@ -14,11 +14,15 @@ const languageForm = z.object({
   _csrf: z.string().optional(),
 });
 
-/** The user of this session, when it is theirs still (not ended elsewhere, not disabled); else null. */
+/**
+ * The user of this session, when fully signed in and theirs still (not ended elsewhere, not
+ * disabled); else null. A password alone does not change the language of the user's SMS and calls.
+ */
 function sessionUserId(req: Request): number | null {
   const signedIn = req.sessionUser?.user;
   const isCurrent =
     !!signedIn &&
+    req.session.stage === "complete" &&
     signedIn.id === req.session.userId &&
     (req.session.generation ?? 0) === signedIn.sessionGeneration &&
     !signedIn.disabledAt;
@@ -28,7 +32,7 @@ function sessionUserId(req: Request): number | null {
 /**
  * The language switch (views/partials/language-switch.ejs): POST /language with `lang` and the
  * page to return to. The choice is kept in a cookie for this browser and, for a signed-in user
- * (a password given), saved as theirs: it then comes first on every browser and for their SMS
+ * (fully signed in), saved as theirs: it then comes first on every browser and for their SMS
  * and calls.
  */
 export function languageRoutes({ userLocales, config }: { userLocales: UserLocales; config: Config }) {
