@@ -128,10 +128,14 @@ function mapPasskey(row: Row): Passkey {
 const controlCharacter = /\p{Cc}/u;
 
 /** The name as stored (trimmed), or null when it cannot be one. */
+// Invisible formatting characters (bidi overrides, zero-width joiners…) would let a name show as
+// something else on the security page, where it names the passkey a Remove button removes.
+const invisibleFormat = /\p{Cf}/u;
+
 export function normalisePasskeyName(name: string): string | null {
   const trimmed = name.trim();
   const length = [...trimmed].length;
-  if (length < 1 || length > passkeyNameMaxLength || controlCharacter.test(trimmed)) return null;
+  if (length < 1 || length > passkeyNameMaxLength || controlCharacter.test(trimmed) || invisibleFormat.test(trimmed)) return null;
   return trimmed;
 }
 
