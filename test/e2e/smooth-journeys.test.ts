@@ -140,6 +140,9 @@ test("errors: the summary takes focus and leads to the field; the step-up page; 
   await page.getByLabel("Password").fill("something");
   await page.getByRole("button", { name: "Log in" }).click();
   await page.getByRole("alert").waitFor();
+  // The summary is focused by a deferred script: it has run once the document is parsed and
+  // DOMContentLoaded fired, not yet when the summary is first visible.
+  await page.waitForLoadState("domcontentloaded");
   assert.match(await page.title(), /^Error: Log in/);
   assert.deepEqual(await focusedElement(page), { id: "", isSummary: true }, "focus is on the summary");
   assert.equal(await page.getByLabel("Email address").getAttribute("aria-invalid"), "true");
@@ -180,6 +183,7 @@ test("errors: the summary takes focus and leads to the field; the step-up page; 
   await page.goto(`${portal.server.baseUrl}/account/recovery-codes`);
   await page.getByRole("button", { name: "Create a new set of codes" }).click();
   await page.getByRole("heading", { name: "Confirm it is you" }).waitFor();
+  await page.waitForLoadState("domcontentloaded");
   assert.equal((await focusedElement(page)).id, "password");
   assert.match(await page.locator("main").innerText(), /To create a new set of recovery codes/);
   const code = page.getByLabel("Code", { exact: true });
