@@ -6,6 +6,7 @@ import type { LoginAttempt, MethodKind, TwoFactorService, VerifyResult } from ".
 import type { UserService } from "../services/users.js";
 import { type Phrase, phrase } from "./i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "./limit-pages.js";
+import { userFactorsOf } from "./middleware/guards.js";
 import type { RememberedBrowserSteps } from "./remembered-browsers.js";
 import type { FormError } from "./render.js";
 import { requestContext } from "./request-context.js";
@@ -71,7 +72,7 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
 
   /** Whether the user has this method; otherwise back to the choice. */
   async function requireEnrolled(req: Request, res: Response, kind: MethodKind): Promise<boolean> {
-    if ((await twoFactor.listEnrolledKinds(req.user!.id)).includes(kind)) return true;
+    if ((await userFactorsOf(req, twoFactor)).includes(kind)) return true;
     res.redirect(303, "/login/2fa");
     return false;
   }
@@ -93,7 +94,7 @@ export function createLoginStep({ twoFactor, login, clock, rememberedBrowserStep
 
   /** Sending is paused: the page offers the user's methods that send nothing to the phone. */
   async function showSendLimited(req: Request, res: Response, retryAt: Date) {
-    const kinds = await twoFactor.listEnrolledKinds(req.user!.id);
+    const kinds = await userFactorsOf(req, twoFactor);
     renderSendLimited(res, {
       retryAt,
       now: clock.now(),

@@ -2,10 +2,9 @@ import { type Request, type Response, Router } from "express";
 import type { Config } from "../../config.js";
 import type { Clock } from "../../services/clock.js";
 import type { TwoFactorService } from "../../services/two-factor/index.js";
-import type { User } from "../../services/users.js";
 import { describeBackupSuggestion } from "../../web/backup-suggestion.js";
 import { type Phrase, phrase } from "../../web/i18n-helpers.js";
-import { requireRecentAuthentication } from "../../web/middleware/guards.js";
+import { requireRecentAuthentication, userFactorsOf } from "../../web/middleware/guards.js";
 import { renderPage } from "../../web/render.js";
 import { requestContext } from "../../web/request-context.js";
 import type { ResumableActions } from "../../web/step-up.js";
@@ -73,13 +72,13 @@ export function recoveryAccountRoutes({
   router.post("/recovery-codes/saved", async (req, res) => {
     const continueTo = req.session.newRecoveryCodes?.continueTo ?? "/account/security";
     delete req.session.newRecoveryCodes;
-    req.session.notice = await describeSavedNotice(req.user!);
+    req.session.notice = await describeSavedNotice(req);
     res.redirect(303, continueTo);
   });
 
   /** Two-step login is on; after the first method, a second one as a back-up (the security page offers it too). */
-  async function describeSavedNotice(user: User): Promise<Phrase> {
-    const suggestion = describeBackupSuggestion(await twoFactor.listEnrolledKinds(user.id));
+  async function describeSavedNotice(req: Request): Promise<Phrase> {
+    const suggestion = describeBackupSuggestion(await userFactorsOf(req, twoFactor));
     return suggestion
       ? phrase("methods:recovery.savedNoticeWithBackup", { words: phrase(suggestion.words), why: phrase(suggestion.why) })
       : phrase("methods:recovery.savedNotice");

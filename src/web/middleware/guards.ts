@@ -3,7 +3,7 @@ import type { Config, Role } from "../../config.js";
 import type { Clock } from "../../services/clock.js";
 import { ForbiddenError } from "../../services/errors.js";
 import { isSecondFactorRequired } from "../../services/policy.js";
-import { includesSecondFactor, type MethodKind } from "../../services/two-factor/index.js";
+import { includesSecondFactor, type MethodKind, type TwoFactorService } from "../../services/two-factor/index.js";
 import type { User, UserService } from "../../services/users.js";
 import { hasControlCharacter } from "../forms.js";
 import { type Phrase, phrase } from "../i18n-helpers.js";
@@ -19,6 +19,14 @@ declare global {
       userFactors?: MethodKind[];
     }
   }
+}
+
+/**
+ * The signed-in user's second factors, as the session guard read them with the session; asked of
+ * the database only where no guard ran.
+ */
+export async function userFactorsOf(req: Request, twoFactor: Pick<TwoFactorService, "listEnrolledKinds">): Promise<MethodKind[]> {
+  return req.userFactors ?? twoFactor.listEnrolledKinds(req.user!.id);
 }
 
 /** Where a session at each stage belongs. */

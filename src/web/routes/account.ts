@@ -14,7 +14,7 @@ import { enrolmentChoices } from "../enrolment-choices.js";
 import { field, parseForm, passwordField } from "../forms.js";
 import { type Message, phrase, wordsOf } from "../i18n-helpers.js";
 import { renderLockedOut, renderSendLimited } from "../limit-pages.js";
-import { requireRecentAuthentication, safeReturnPath } from "../middleware/guards.js";
+import { requireRecentAuthentication, safeReturnPath, userFactorsOf } from "../middleware/guards.js";
 import { describePasswordChangeRefusal } from "../password-words.js";
 import { type FormError, renderPage } from "../render.js";
 import { requestContext } from "../request-context.js";
@@ -179,8 +179,8 @@ export function accountRoutes(deps: AccountDeps) {
   // ---- Step-up: the password and, when the user has one, the second factor again ----
 
   /** The user's methods that can confirm a security change. */
-  async function confirmChoices(userId: number) {
-    return choicesOf(await twoFactor.listEnrolledKinds(userId)).filter((choice) => choice.confirm);
+  async function confirmChoices(req: Request) {
+    return choicesOf(await userFactorsOf(req, twoFactor)).filter((choice) => choice.confirm);
   }
 
   async function renderConfirm(
@@ -192,7 +192,7 @@ export function accountRoutes(deps: AccountDeps) {
     actionId: unknown = req.body?.action,
   ) {
     const t = wordsOf(req);
-    const choices = await confirmChoices(req.user!.id);
+    const choices = await confirmChoices(req);
     const pending = findPendingAction(req, actionId, clock.now().getTime());
     const resumable = pending ? resumableActions.find(pending.path) : undefined;
     renderPage(
@@ -236,14 +236,14 @@ export function accountRoutes(deps: AccountDeps) {
     const next = safeReturnPath(req.body?.next);
     const kind = req.params.kind;
     const method = twoFactor.findMethod(kind);
-    const choice = (await confirmChoices(user.id)).find((candidate) => candidate.kind === kind);
+    const choice = (await confirmChoices(req)).find((candidate) => candidate.kind === kind);
     if (!method?.startChallenge || !choice?.confirm?.sendLabel) return res.redirect(303, "/account/confirm");
     const open = await twoFactor.findOpenAttempt(req.session.stepUpAttemptId, user.id);
     if (!open) req.session.stepUpAttemptId = await twoFactor.beginLoginAttempt(user.id);
     const result = await method.startChallenge(user.id, req.session.stepUpAttemptId!, requestContext(req));
     if (result.status === "locked") return renderLockedOut(res, { until: result.until, now: clock.now(), back: backToSecurity });
     if (result.status === "rate_limited") {
-      const others = (await confirmChoices(user.id)).filter((other) => !other.usesPhone);
+      const others = (await confirmChoices(req)).filter((other) => !other.usesPhone);
       const t = wordsOf(req);
       // "your authenticator app or a recovery code", "uw authenticator-app of een herstelcode".
       const offers = new Intl.ListFormat(regionalTags[localeOf(req)], { type: "disjunction" }).format(
@@ -277,7 +277,7 @@ export function accountRoutes(deps: AccountDeps) {
 
   router.post("/confirm", async (req, res) => {
     const user = req.user!;
-    const choices = await confirmChoices(user.id);
+    const choices = await confirmChoices(req);
     const parsed = parseForm(confirmForm, req.body);
     const next = safeReturnPath(parsed.ok ? parsed.data.next : undefined);
     if (!parsed.ok) return renderConfirm(req, res, next, parsed.formError, 400);

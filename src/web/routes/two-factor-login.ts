@@ -2,6 +2,7 @@ import { Router } from "express";
 import { choicesOf } from "../../methods/page-list.js";
 import type { MethodRouteDeps } from "../../methods/routes.js";
 import { phrase } from "../i18n-helpers.js";
+import { userFactorsOf } from "../middleware/guards.js";
 import { renderPage } from "../render.js";
 import { takeNotice } from "../session.js";
 
@@ -16,7 +17,7 @@ export function twoFactorLoginRoutes(deps: MethodRouteDeps) {
 
   router.get("/", async (req, res) => {
     const user = req.user!;
-    const choices = choicesOf(await twoFactor.listEnrolledKinds(user.id));
+    const choices = choicesOf(await userFactorsOf(req, twoFactor));
     const buttons = choices.filter((choice) => !choice.isFallback);
     const lastUsed = await twoFactor.findLastUsedKind(user.id);
     renderPage(res, "two-factor/choose", {
